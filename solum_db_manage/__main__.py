@@ -1,0 +1,5 @@
+import sys
+
+from solum_db_manage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,258 @@
+"""solum-db-manage: parse the command line, run one command, report.
+
+``main()`` is the one error boundary: every expected failure becomes one
+``ERROR: ...`` line on stderr and an exit status (see errors.py).
+"""
+
+import glob
+import logging
+import os
+import sys
+import traceback
+
+from oslo_config import cfg
+
+from solum_db_manage import errors
+from solum_db_manage.output import RedactingFilter, RedactingStream, Redactor
+
+PROG = "solum-db-manage"
+
+DATABASE_OPTS = [
+    cfg.StrOpt(
+        "connection",
+        secret=True,
+        help="The SQLAlchemy URL of the Solum database, for example "
+             "mysql+pymysql://solum:PASSWORD@controller/solum."),
+]
+
+
+def list_opts():
+    """The options of solum-db-manage, for oslo-config-generator."""
+    return [("database", DATABASE_OPTS)]
+
+
+def _add_revision(parser, help, default=None):
+    parser.add_argument("revision", nargs="?", default=default, help=help)
+
+
+def _add_sql(parser):
+    parser.add_argument(
+        "--sql", action="store_true",
+        help="Print the SQL instead of running it (offline mode). A range "
+             "START:END is accepted as the revision.")
+
+
+def _add_verbose(parser):
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="Show more detail.")
+
+
+def _add_command_parsers(subparsers):
+    def command(name, summary):
+        return subparsers.add_parser(name, help=summary, description=summary)
+
+    command("version", "Print the current database revision.")
+
+    parser = command("upgrade", "Upgrade the database to a later revision.")
+    _add_revision(parser, "Target revision or release name (default: "
+                          "head); +N for N revisions up.", default="head")
+    _add_sql(parser)
+
+    parser = command("downgrade",
+                     "Revert the database to an earlier revision.")
+    _add_revision(parser, "Target revision or release name (required); -N "
+                          "for N revisions down; base drops every table.")
+    _add_sql(parser)
+
+    parser = command("stamp", "Record a revision without running any "
+                              "migration (e.g. stamp icehouse).")
+    _add_revision(parser, "Revision or release name to record (required).")
+    _add_sql(parser)
+    parser.add_argument(
+        "--purge", action="store_true",
+        help="Empty the version table before stamping.")
+
+    parser = command("revision", "Create a new migration script "
+                                 "(developers only).")
+    parser.add_argument("-m", "--message", help="Title of the revision.")
+    parser.add_argument(
+        "--autogenerate", action="store_true",
+        help="Fill the script with the differences between the models "
+             "and the database.")
+
+    parser = command("current",
+                     "Show the revision(s) the database records.")
+    _add_verbose(parser)
+
+    parser = command("history", "List the migration scripts in order.")
+    parser.add_argument(
+        "-r", "--rev-range", help="Range START:END to list.")
+    _add_verbose(parser)
+
+    _add_verbose(command("heads", "Show the head revision(s) of the "
+                                  "scripts."))
+    _add_verbose(command("branches", "Show the branch points of the "
+                                     "scripts."))
+
+    parser = command("show", "Show one revision.")
+    parser.add_argument("revision", help="Revision or release name.")
+
+
+def _run_command(name, args, config):
+    from solum_db_manage import migration
+
+    if name == "version":
+        migration.version(config)
+    elif name == "upgrade":
+        migration.upgrade(config, args.revision, sql=args.sql)
+    elif name == "downgrade":
+        migration.downgrade(config, args.revision, sql=args.sql)
+    elif name == "stamp":
+        migration.stamp(config, args.revision, sql=args.sql,
+                        purge=args.purge)
+    elif name == "revision":
+        migration.revision(config, message=args.message,
+                           autogenerate=args.autogenerate)
+    elif name == "current":
+        migration.current(config, verbose=args.verbose)
+    elif name == "history":
+        migration.history(config, rev_range=args.rev_range,
+                          verbose=args.verbose)
+    elif name == "heads":
+        migration.heads(config, verbose=args.verbose)
+    elif name == "branches":
+        migration.branches(config, verbose=args.verbose)
+    elif name == "show":
+        migration.show(config, args.revision)
+
+
+# Commands that work from the scripts alone, without a database.
+_OFFLINE_COMMANDS = {"history", "heads", "branches", "show"}
+
+
+def _needs_url(name, args):
+    if name in _OFFLINE_COMMANDS:
+        return False
+    return not (name == "revision" and not args.autogenerate)
+
+
+def _package_version():
+    from importlib import metadata
+
+    try:
+        return metadata.version(PROG)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_conf():
+    """A fresh ConfigOpts with every option of the tool registered."""
+    from oslo_log import log
+
+    conf = cfg.ConfigOpts()
+    conf.register_cli_opts(DATABASE_OPTS, group="database")
+    conf.register_cli_opt(cfg.SubCommandOpt(
+        "command", title="Commands", handler=_add_command_parsers,
+        help="Run '%(prog)s COMMAND -h' for the options of a command."))
+    log.register_options(conf)
+    # Logs go to stderr so that scripts can parse stdout.
+    conf.set_default("use_stderr", True)
+    conf.set_default("default_log_levels", log.get_default_log_levels() + [
+        "alembic.runtime.plugins=WARN"])
+    return conf
+
+
+def _files_read(conf):
+    files = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
+    return files
+
+
+def _connection_url(conf):
+    url = conf.database.connection
+    if url:
+        return url
+    files = _files_read(conf)
+    read = ("configuration files read: " + ", ".join(files) if files
+            else "no configuration file was found")
+    raise errors.ConfigError(
+        f"no database connection is configured ({read}); set "
+        f"'connection' in the [database] section of solum.conf, or pass "
+        f"--database-connection URL")
+
+
+def main(argv=None):
+    """Run solum-db-manage; return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    redact = Redactor()
+    for arg in [*argv, os.environ.get("OS_DATABASE__CONNECTION", "")]:
+        redact.add_url(arg)
+    saved = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream(sys.stdout, redact)
+    sys.stderr = RedactingStream(sys.stderr, redact)
+    debug = "--debug" in argv or "-d" in argv
+    try:
+        return _main(argv, redact)
+    except SystemExit as exit:
+        # argparse: -h and --version exit 0, usage errors exit 2.
+        return exit.code if isinstance(exit.code, int) else errors.EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as error:
+        if debug:
+            sys.stderr.write(traceback.format_exc())
+        _error(_describe(error))
+        return getattr(error, "exit_code", errors.EXIT_ERROR)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv, redact):
+    from oslo_log import log
+
+    conf = build_conf()
+    conf(args=argv, project="solum", prog=PROG, version=_package_version())
+    log.setup(conf, PROG)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(redact))
+
+    name = conf.command.name
+    args = conf.command
+    url = None
+    if _needs_url(name, args):
+        url = _connection_url(conf)
+        redact.add_url(url)
+
+    from solum_db_manage import migration
+
+    _run_command(name, args, migration.make_config(url, stdout=sys.stdout))
+    return errors.EXIT_OK
+
+
+def _error(message):
+    sys.stderr.write(f"ERROR: {' '.join(str(message).split())}\n")
+
+
+def _describe(error):
+    """One line that tells the user what went wrong."""
+    if isinstance(error, errors.SolumDBManageError):
+        return str(error)
+    if isinstance(error, cfg.Error):
+        return f"configuration: {error}"
+    module = type(error).__module__
+    if module.startswith("alembic"):
+        return str(error)
+    if module.startswith("sqlalchemy"):
+        from sqlalchemy import exc
+
+        if isinstance(error, exc.DBAPIError):
+            reason = " ".join(str(error.orig).split())
+            statement = " ".join((error.statement or "").split())[:200]
+            return f"database error: {reason} [SQL: {statement}]"
+        return f"database error: {error}"
+    return (f"unexpected {type(error).__name__}: {error} (run with --debug "
+            f"for the traceback)")

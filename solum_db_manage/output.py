@@ -1,0 +1,73 @@
+"""The one channel for what the tool prints, with passwords masked."""
+
+import logging
+import re
+import urllib.parse
+
+MASK = "***"
+
+# "scheme://user:password@" in any text: the password part is masked.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@",
+    re.IGNORECASE,
+)
+
+
+class Redactor:
+    """Masks database passwords in any text."""
+
+    def __init__(self):
+        self._secrets = set()
+
+    def add_url(self, url):
+        """Remember the password of a connection URL, in every spelling."""
+        match = _URL_CREDENTIALS.search(url or "")
+        if not match or not match["password"]:
+            return
+        raw = match["password"]
+        for secret in (raw, urllib.parse.unquote(raw),
+                       urllib.parse.quote(urllib.parse.unquote(raw), safe="")):
+            if secret:
+                self._secrets.add(secret)
+
+    def __call__(self, text):
+        text = _URL_CREDENTIALS.sub(rf"\g<head>{MASK}@", str(text))
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+
+class RedactingStream:
+    """A text stream that masks passwords before writing to another."""
+
+    def __init__(self, stream, redact):
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text):
+        return self._stream.write(self._redact(text))
+
+    def flush(self):
+        self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks passwords in log records, tracebacks included."""
+
+    def __init__(self, redact):
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record):
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(
+                record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = self._redact(message)
+        record.args = None
+        return True
