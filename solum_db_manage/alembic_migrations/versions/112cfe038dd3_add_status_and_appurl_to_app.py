@@ -1,0 +1,28 @@
+"""empty message
+
+Revision ID: 112cfe038dd3
+Revises: 390c6c4aa97b
+Create Date: 2015-08-20 19:11:01.544203
+
+Adds app.app_url and app.status.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "112cfe038dd3"
+down_revision = "390c6c4aa97b"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("app", sa.Column("app_url", sa.String(1024)))
+    op.add_column("app", sa.Column("status", sa.String(36)))
+
+
+def downgrade():
+    helpers.drop_columns("app", "app_url", "status")

@@ -1,0 +1,33 @@
+"""rename image state column to status
+
+Revision ID: 1f57763d7871
+Revises: 2f15f41cd87f
+Create Date: 2015-03-09 16:46:44.406091
+
+The original declared the existing type as VARCHAR(36), so MySQL widened
+the column from 12 to 36 while SQLite kept 12. Here the column becomes
+VARCHAR(36) on every backend, and the downgrade narrows it back.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "1f57763d7871"
+down_revision = "2f15f41cd87f"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("image") as batch:
+        batch.alter_column("state", new_column_name="status",
+                           type_=sa.String(36), existing_type=sa.String(12),
+                           existing_nullable=True)
+
+
+def downgrade():
+    with op.batch_alter_table("image") as batch:
+        batch.alter_column("status", new_column_name="state",
+                           type_=sa.String(12), existing_type=sa.String(36),
+                           existing_nullable=True)

@@ -1,0 +1,26 @@
+"""add username to assembly table
+
+Revision ID: 269f9da4b38e
+Revises: 586c15b92842
+Create Date: 2014-11-14 20:48:25.457672
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "269f9da4b38e"
+down_revision = "586c15b92842"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("assembly", sa.Column("username", sa.String(256)))
+
+
+def downgrade():
+    helpers.drop_columns("assembly", "username")

@@ -1,0 +1,27 @@
+"""drop column deploy_keys_uri in plan
+
+Revision ID: 27dff58cbc65
+Revises: 438cd6d1c655
+Create Date: 2015-01-03 04:23:08.078712
+
+The downgrade adds the column back empty: its values are gone.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "27dff58cbc65"
+down_revision = "438cd6d1c655"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    helpers.drop_columns("plan", "deploy_keys_uri")
+
+
+def downgrade():
+    op.add_column("plan", sa.Column("deploy_keys_uri", sa.String(1024)))

@@ -1,0 +1,26 @@
+"""add external_ref to image table
+
+Revision ID: 2c058b5051e4
+Revises: 27dff58cbc65
+Create Date: 2015-01-05 20:07:41.936667
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "2c058b5051e4"
+down_revision = "27dff58cbc65"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("image", sa.Column("external_ref", sa.String(1024)))
+
+
+def downgrade():
+    helpers.drop_columns("image", "external_ref")

@@ -1,0 +1,28 @@
+"""empty message
+
+Revision ID: 2e825c2c80c7
+Revises: e5f2e8af3b8
+Create Date: 2016-01-04 21:58:38.225814
+
+Adds app.raw_content.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage import types
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "2e825c2c80c7"
+down_revision = "e5f2e8af3b8"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("app", sa.Column("raw_content", types.text(2048)))
+
+
+def downgrade():
+    helpers.drop_columns("app", "raw_content")

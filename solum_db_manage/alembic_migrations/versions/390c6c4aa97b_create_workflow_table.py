@@ -1,0 +1,42 @@
+"""create workflow table
+
+Revision ID: 390c6c4aa97b
+Revises: 43df309dbf3f
+Create Date: 2015-07-06 16:11:55.370993
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage import types
+
+# revision identifiers, used by Alembic.
+revision = "390c6c4aa97b"
+down_revision = "43df309dbf3f"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "workflow",
+        sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+        sa.Column("created_at", sa.DateTime()),
+        sa.Column("updated_at", sa.DateTime()),
+        sa.Column("deleted_at", sa.DateTime()),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("project_id", sa.String(36)),
+        sa.Column("user_id", sa.String(36)),
+        sa.Column("app_id", sa.String(36), nullable=False),
+        sa.Column("wf_id", sa.Integer(), nullable=False),
+        sa.Column("source", types.text(1024)),
+        sa.Column("config", types.text(1024)),
+        sa.Column("actions", types.text(1024)),
+        sa.Column("status", sa.String(36)),
+        sa.Column("assembly", sa.Integer()),
+    )
+
+
+def downgrade():
+    op.drop_table("workflow")

@@ -1,0 +1,26 @@
+"""add artifact_type to image table
+
+Revision ID: 3a615b3b2eae
+Revises: 450600086a09
+Create Date: 2014-10-13 17:25:04.880051
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "3a615b3b2eae"
+down_revision = "450600086a09"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("image", sa.Column("artifact_type", sa.String(36)))
+
+
+def downgrade():
+    helpers.drop_columns("image", "artifact_type")

@@ -1,0 +1,45 @@
+"""Create app table
+
+Revision ID: 40df542e345
+Revises: 1393c21ea82c
+Create Date: 2015-05-19 18:52:34.825827
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage import types
+
+# revision identifiers, used by Alembic.
+revision = "40df542e345"
+down_revision = "1393c21ea82c"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "app",
+        sa.Column("id", sa.String(36), primary_key=True, nullable=False),
+        sa.Column("created_at", sa.DateTime()),
+        sa.Column("updated_at", sa.DateTime()),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("project_id", sa.String(36)),
+        sa.Column("user_id", sa.String(36)),
+        sa.Column("languagepack", sa.String(100), nullable=False),
+        sa.Column("stack_id", sa.String(36)),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("description", sa.String(255), nullable=False),
+        sa.Column("ports", types.text(1024)),
+        sa.Column("source", types.text(1024)),
+        sa.Column("workflow_config", types.text(1024)),
+        sa.Column("trigger_uuid", sa.String(36)),
+        sa.Column("trigger_actions", types.text(1024)),
+        sa.Column("trust_id", sa.String(255)),
+        sa.Column("trust_user", sa.String(256)),
+    )
+
+
+def downgrade():
+    op.drop_table("app")

@@ -1,0 +1,27 @@
+"""extend base_image_id to 100 chars
+
+Revision ID: 43df309dbf3f
+Revises: 40df542e345
+Create Date: 2015-06-30 20:39:56.988397
+
+"""
+
+import sqlalchemy as sa
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "43df309dbf3f"
+down_revision = "40df542e345"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    helpers.alter_type("image", "base_image_id", sa.String(100),
+                       existing_type=sa.String(36))
+
+
+def downgrade():
+    helpers.alter_type("image", "base_image_id", sa.String(36),
+                       existing_type=sa.String(100))

@@ -1,0 +1,33 @@
+"""Add user logs table
+
+Revision ID: 450600086a09
+Revises: 498adc6185ae
+Create Date: 2014-09-29 20:43:55.544682
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "450600086a09"
+down_revision = "498adc6185ae"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "userlogs",
+        sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("assembly_uuid", sa.String(36), nullable=False),
+        sa.Column("location", sa.String(255), nullable=False),
+        sa.Column("strategy", sa.String(255), nullable=False),
+        sa.Column("strategy_info", sa.String(1024), nullable=False),
+    )
+
+
+def downgrade():
+    op.drop_table("userlogs")

@@ -1,0 +1,26 @@
+"""add docker_image_name to image table
+
+Revision ID: 452f34e8ea3
+Revises: 5583c6e70156
+Create Date: 2015-04-02 22:07:34.346737
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "452f34e8ea3"
+down_revision = "5583c6e70156"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("image", sa.Column("docker_image_name", sa.String(512)))
+
+
+def downgrade():
+    helpers.drop_columns("image", "docker_image_name")

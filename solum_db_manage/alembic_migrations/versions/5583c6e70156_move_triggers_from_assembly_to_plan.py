@@ -1,0 +1,72 @@
+"""Move triggers from Assembly to Plan
+
+Revision ID: 5583c6e70156
+Revises: 1f57763d7871
+Create Date: 2015-03-09 16:31:28.130484
+
+The original only moved the columns, losing the values. Here each plan
+gets the trigger_id, trust_id and username of its newest assembly (the
+highest id) that has a trigger. The downgrade gives a plan's trigger_id
+and trust_id back to its newest assembly, and its username where that
+assembly has none. Each copy is one statement of plain SQL, so that
+``--sql`` prints it too.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
+
+# revision identifiers, used by Alembic.
+revision = "5583c6e70156"
+down_revision = "1f57763d7871"
+branch_labels = None
+depends_on = None
+
+# The id of the plan's newest assembly that holds a trigger.
+_TRIGGER_HOLDER = (
+    "(SELECT MAX(holder.id) FROM assembly holder "
+    "WHERE holder.plan_id = plan.id AND holder.trigger_id IS NOT NULL)")
+
+
+def _from_holder(column):
+    return (f"{column} = (SELECT a.{column} FROM assembly a "
+            f"WHERE a.id = {_TRIGGER_HOLDER})")
+
+
+COPY_TO_PLANS = (
+    "UPDATE plan SET "
+    + ", ".join(_from_holder(c) for c in ("trigger_id", "trust_id",
+                                          "username"))
+    + " WHERE EXISTS (SELECT 1 FROM assembly holder "
+    "WHERE holder.plan_id = plan.id AND holder.trigger_id IS NOT NULL)")
+
+# MySQL refuses a subquery on the table being updated (error 1093) unless
+# it is a derived table that is materialised, as GROUP BY makes it.
+COPY_TO_ASSEMBLIES = (
+    "UPDATE assembly SET "
+    "trigger_id = (SELECT p.trigger_id FROM plan p "
+    "WHERE p.id = assembly.plan_id), "
+    "trust_id = (SELECT p.trust_id FROM plan p "
+    "WHERE p.id = assembly.plan_id), "
+    "username = COALESCE(username, (SELECT p.username FROM plan p "
+    "WHERE p.id = assembly.plan_id)) "
+    "WHERE assembly.id IN (SELECT newest.id FROM "
+    "(SELECT MAX(id) AS id FROM assembly GROUP BY plan_id) newest)")
+
+
+def upgrade():
+    op.add_column("plan", sa.Column("trigger_id", sa.String(36)))
+    op.add_column("plan", sa.Column("trust_id", sa.String(255)))
+    op.add_column("plan", sa.Column("username", sa.String(256)))
+    op.execute(COPY_TO_PLANS)
+    helpers.drop_columns("assembly", "trigger_id", "trust_id")
+
+
+def downgrade():
+    helpers.add_columns("assembly", [
+        (sa.Column("trigger_id", sa.String(36)), "status"),
+        (sa.Column("trust_id", sa.String(255)), "trigger_id"),
+    ])
+    op.execute(COPY_TO_ASSEMBLIES)
+    helpers.drop_columns("plan", "trigger_id", "trust_id", "username")

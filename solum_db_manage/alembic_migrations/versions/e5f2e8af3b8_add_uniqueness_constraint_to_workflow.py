@@ -1,0 +1,27 @@
+"""empty message
+
+Revision ID: e5f2e8af3b8
+Revises: 112cfe038dd3
+Create Date: 2015-09-23 18:49:34.292533
+
+Adds the unique constraint app_id_wf_id on workflow (app_id, wf_id). The
+original's downgrade called an Alembic operation that does not exist.
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "e5f2e8af3b8"
+down_revision = "112cfe038dd3"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("workflow") as batch:
+        batch.create_unique_constraint("app_id_wf_id", ["app_id", "wf_id"])
+
+
+def downgrade():
+    with op.batch_alter_table("workflow") as batch:
+        batch.drop_constraint("app_id_wf_id", type_="unique")

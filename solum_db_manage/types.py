@@ -1,0 +1,109 @@
+"""Solum's serialised-value column types, and the DDL type migrations use.
+
+``YAMLEncodedDict(n)`` and ``JSONEncodedDict(n)`` store any value PyYAML or
+the json module can represent (mappings, lists, scalars, ``{}``, ``[]``) in
+a TEXT column; None is NULL. Solum declared them as TEXT(n), which MySQL
+turns into the smallest TEXT type holding n characters and PostgreSQL
+rejects; :func:`text` gives migrations that DDL type, and the decorators
+report to each dialect the type its database actually holds, so that
+models compare clean against a migrated database.
+"""
+
+import json
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+
+try:  # the C implementation where PyYAML was built with libyaml
+    from yaml import CSafeDumper as _YAMLDumper
+    from yaml import CSafeLoader as _YAMLLoader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeDumper as _YAMLDumper
+    from yaml import SafeLoader as _YAMLLoader
+
+# MySQL's TEXT holds 65535 bytes; utf8mb4 needs up to 4 a character.
+_MYSQL_TEXT_CHARACTERS = 65535 // 4
+
+
+def text(length=None):
+    """The DDL type of a YAML/JSON column: TEXT(n), plain TEXT on PostgreSQL.
+
+    For migrations, which keep the original's TEXT(n) where the database
+    accepts it (MySQL picks the TEXT size from it; SQLite keeps it).
+    """
+    return sa.Text(length).with_variant(sa.Text(), "postgresql")
+
+
+class _EncodedText(TypeDecorator):
+    """A value serialised into TEXT(length)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, length=None):
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect):
+        # Return type instances, not dialect.type_descriptor(...): with
+        # psycopg 3 the latter compiles Text as VARCHAR.
+        if dialect.name == "postgresql":
+            return sa.Text()
+        if dialect.name == "mysql":
+            if self.length and self.length > _MYSQL_TEXT_CHARACTERS:
+                return mysql.MEDIUMTEXT()
+            return mysql.TEXT()
+        return sa.Text(self.length)
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return self.dumps(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return self.loads(value)
+
+    def dumps(self, value):
+        raise NotImplementedError
+
+    def loads(self, text):
+        raise NotImplementedError
+
+
+class YAMLEncodedDict(_EncodedText):
+    """Any YAML-representable value, stored as block-style YAML."""
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself
+
+    def dumps(self, value):
+        return yaml_dump(value)
+
+    def loads(self, text):
+        return yaml_load(text)
+
+
+class JSONEncodedDict(_EncodedText):
+    """Any JSON-representable value, stored as JSON."""
+
+    cache_ok = True
+
+    def dumps(self, value):
+        return json.dumps(value)
+
+    def loads(self, text):
+        return json.loads(text)
+
+
+def yaml_dump(value):
+    """Serialise as Solum did: safe dumper, block style, sorted keys."""
+    return yaml.dump(value, Dumper=_YAMLDumper, default_flow_style=False,
+                     sort_keys=True)
+
+
+def yaml_load(text):
+    """Parse what :func:`yaml_dump` wrote (or any YAML) safely."""
+    return yaml.load(text, Loader=_YAMLLoader)
