@@ -7,7 +7,7 @@ values; release names are accepted wherever a revision is.
 import contextlib
 import sys
 
-from solum_db_manage import errors, releases
+from solum_db_manage import errors, guards, releases
 
 SCRIPT_LOCATION = "solum_db_manage:alembic_migrations"
 
@@ -127,6 +127,25 @@ def current_heads(connection):
     return MigrationContext.configure(connection).get_current_heads()
 
 
+_REVISION_REQUIRED = {
+    "downgrade": "downgrade needs a target revision, for example "
+                 "'downgrade -1' or 'downgrade kilo'; 'downgrade base' "
+                 "drops every Solum table and must be asked for by name",
+    "stamp": "stamp needs a revision, for example 'stamp icehouse' or "
+             "'stamp head'",
+}
+
+
+def require_revision(command, revision):
+    """Refuse to guess the revision of a command that could lose data.
+
+    The original went to base (downgrade) or emptied the version table
+    (stamp) when the revision was left out.
+    """
+    if not revision and command in _REVISION_REQUIRED:
+        raise errors.UsageError(_REVISION_REQUIRED[command])
+
+
 def version(config):
     """Print the current database revision, as the original did."""
     with connect(config) as connection:
@@ -148,7 +167,8 @@ def upgrade(config, revision="head", sql=False):
         _check_offline(config)
         command.upgrade(config, revision, sql=True)
         return
-    with connect(config):
+    with connect(config) as connection:
+        guards.check_upgrade(connection, current_heads(connection))
         command.upgrade(config, revision)
 
 
@@ -156,11 +176,7 @@ def downgrade(config, revision, sql=False):
     """Revert the database to an earlier revision."""
     from alembic import command
 
-    if not revision:
-        raise errors.UsageError(
-            "downgrade needs a target revision, for example "
-            "'downgrade -1' or 'downgrade kilo'; 'downgrade base' drops "
-            "every Solum table and must be asked for by name")
+    require_revision("downgrade", revision)
     revision = releases.resolve(revision)
     if sql:
         _check_offline(config)
@@ -174,10 +190,7 @@ def stamp(config, revision, sql=False, purge=False):
     """Record a revision in the database without running migrations."""
     from alembic import command
 
-    if not revision:
-        raise errors.UsageError(
-            "stamp needs a revision, for example 'stamp icehouse' or "
-            "'stamp head'")
+    require_revision("stamp", revision)
     revision = releases.resolve(revision)
     if sql:
         command.stamp(config, revision, sql=True, purge=purge)
