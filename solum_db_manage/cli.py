@@ -191,9 +191,10 @@ def main(argv=None):
     saved = sys.stdout, sys.stderr
     sys.stdout = RedactingStream(sys.stdout, redact)
     sys.stderr = RedactingStream(sys.stderr, redact)
-    debug = "--debug" in argv or "-d" in argv
+    # Until the configuration is parsed, only the command line tells.
+    state = {"debug": "--debug" in argv or "-d" in argv}
     try:
-        return _main(argv, redact)
+        return _main(argv, redact, state)
     except SystemExit as exit:
         # argparse: -h and --version exit 0, usage errors exit 2.
         return exit.code if isinstance(exit.code, int) else errors.EXIT_USAGE
@@ -201,7 +202,7 @@ def main(argv=None):
         _error("interrupted")
         return 130
     except Exception as error:
-        if debug:
+        if state["debug"]:
             sys.stderr.write(traceback.format_exc())
         _error(_describe(error))
         return getattr(error, "exit_code", errors.EXIT_ERROR)
@@ -211,7 +212,7 @@ def main(argv=None):
         sys.stdout, sys.stderr = saved
 
 
-def _main(argv, redact):
+def _main(argv, redact, state):
     from oslo_log import log
 
     conf = build_conf()
@@ -220,15 +221,18 @@ def _main(argv, redact):
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(redact))
 
+    state["debug"] = conf.debug
     name = conf.command.name
     args = conf.command
+
+    from solum_db_manage import migration
+
+    # Before the connection: a usage error is reported as one.
+    migration.require_revision(name, getattr(args, "revision", None))
     url = None
     if _needs_url(name, args):
         url = _connection_url(conf)
         redact.add_url(url)
-
-    from solum_db_manage import migration
-
     _run_command(name, args, migration.make_config(url, stdout=sys.stdout))
     return errors.EXIT_OK
 
@@ -245,6 +249,12 @@ def _describe(error):
         return f"configuration: {error}"
     module = type(error).__module__
     if module.startswith("alembic"):
+        from alembic.script.revision import ResolutionError
+
+        # Alembic words every failed lookup "Can't locate revision",
+        # even an ambiguous partial id; the cause says which it was.
+        if isinstance(error.__cause__, ResolutionError):
+            return str(error.__cause__)
         return str(error)
     if module.startswith("sqlalchemy"):
         from sqlalchemy import exc

@@ -6,6 +6,9 @@ import urllib.parse
 
 MASK = "***"
 
+# Passwords this long or longer are masked wherever they appear.
+_MIN_SECRET = 4
+
 # "scheme://user:password@" in any text: the password part is masked.
 _URL_CREDENTIALS = re.compile(
     r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@",
@@ -27,7 +30,9 @@ class Redactor:
         raw = match["password"]
         for secret in (raw, urllib.parse.unquote(raw),
                        urllib.parse.quote(urllib.parse.unquote(raw), safe="")):
-            if secret:
+            # Shorter ones would mask revision ids and words; the URL
+            # pattern above still masks them wherever a URL is printed.
+            if len(secret) >= _MIN_SECRET:
                 self._secrets.add(secret)
 
     def __call__(self, text):

@@ -1,0 +1,672 @@
+"""Every command end to end through ``main()``, on every backend.
+
+The ``solum`` fixture runs the tool in-process as a user would; the
+database is inspected afterwards with plain SQLAlchemy (tests/dbutil.py).
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+from solum_db_manage import migration, releases
+from tests import dbutil
+from tests.conftest import SERVER_URLS, require_backend
+
+HEAD = releases.HEAD
+HEAD_LINE = f"Current DB revision is {HEAD} (mitaka ... 2023.2)\n"
+KILO = "1393c21ea82c"
+JUNO = "438cd6d1c655"
+# The first revision of 2014, squashed away before Icehouse: the man page's
+# downgrade example names it.
+PRE_SQUASH = "594288b1585a"
+
+
+def scripts():
+    return ScriptDirectory.from_config(migration.make_config(None))
+
+
+def chain():
+    """Every revision id, from the first to head."""
+    return [script.revision
+            for script in reversed(list(scripts().walk_revisions()))]
+
+
+def error_lines(err):
+    return [line for line in err.splitlines() if line.startswith("ERROR:")]
+
+
+def assert_one_error(result, code=1):
+    """The tool failed the way users are promised: one line, no traceback."""
+    assert result.code == code, result.err
+    assert len(error_lines(result.err)) == 1, result.err
+    assert result.err.rstrip().splitlines()[-1].startswith("ERROR: ")
+    assert "Traceback" not in result.err
+    assert result.out == ""
+    return error_lines(result.err)[0]
+
+
+def execute(engine, *statements):
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def script_copy(tmp_path, monkeypatch):
+    """A throw-away copy of the migration scripts, for ``revision``.
+
+    The package's own versions/ must never keep a file a test wrote: the
+    commands are pointed at the copy, and the real directory is checked
+    (and cleaned) afterwards.
+    """
+    real = scripts().dir
+    real_versions = os.path.join(real, "versions")
+
+    def listing():
+        return {name for name in os.listdir(real_versions)
+                if name.endswith(".py")}
+
+    before = listing()
+    copy = tmp_path / "alembic_migrations"
+    shutil.copytree(real, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+    try:
+        yield copy
+    finally:
+        stray = listing() - before
+        for name in stray:
+            os.remove(os.path.join(real_versions, name))
+        assert not stray, f"a test wrote into the package: {stray}"
+
+
+def new_scripts(copy):
+    return sorted((copy / "versions").glob("*.py"))
+
+
+# --- version ----------------------------------------------------------------
+
+def test_version_of_an_empty_database_is_none(solum, db_url):
+    result = solum("version", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out == "Current DB revision is None\n"
+    assert "Current DB revision" not in result.err
+
+
+def test_version_at_head_names_the_releases(solum, db_url):
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("version", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out == HEAD_LINE
+    # Logging goes to stderr, never into the parsable stdout.
+    assert "INFO" in result.err and "INFO" not in result.out
+
+
+def test_version_survives_several_recorded_heads(solum, db_url, engine):
+    assert solum("upgrade", url=db_url).code == 0
+    execute(engine,
+            f"INSERT INTO alembic_version (version_num) VALUES ('{KILO}')")
+    result = solum("version", url=db_url)
+    assert result.code == 0, result.err
+    described = sorted(result.out.removeprefix(
+        "Current DB revision is ").rstrip("\n").split(", "))
+    assert described == sorted([f"{HEAD} (mitaka ... 2023.2)",
+                                f"{KILO} (kilo)"])
+
+
+# --- upgrade ----------------------------------------------------------------
+
+def test_upgrade_defaults_to_head_and_reports_every_step(
+        solum, db_url, engine):
+    result = solum("upgrade", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out == ""
+    assert dbutil.version_rows(engine) == [HEAD]
+    revisions = chain()
+    script_dir = scripts()
+    for down, up in zip([""] + revisions, revisions, strict=False):
+        title = script_dir.get_revision(up).doc
+        assert f"Running upgrade {down} -> {up}, {title}" in result.err
+    assert "INFO alembic.runtime.migration" in result.err
+    # Alembic's own start-up chatter is kept out at INFO.
+    assert "setup plugin" not in result.err
+
+
+def test_upgrade_at_head_does_nothing(solum, db_url, engine):
+    assert solum("upgrade", "head", url=db_url).code == 0
+    before = dbutil.snapshot(engine, include_version_table=True)
+    result = solum("upgrade", url=db_url)
+    assert result.code == 0, result.err
+    assert "Running upgrade" not in result.err
+    assert dbutil.snapshot(engine, include_version_table=True) == before
+
+
+def test_upgrade_by_relative_steps(solum, db_url, engine):
+    revisions = chain()
+    assert solum("upgrade", "+2", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [revisions[1]]
+    assert solum("upgrade", "+1", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [revisions[2]]
+    # REV+N counts from REV, here a partial id.
+    result = solum("upgrade", f"{revisions[3][:6]}+2", url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [revisions[5]]
+
+
+def test_upgrade_to_a_partial_id(solum, db_url, engine):
+    result = solum("upgrade", KILO[:6], url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [KILO]
+    assert f"-> {KILO}," in result.err
+    assert "-> 40df542e345," not in result.err
+
+
+def test_upgrade_to_heads(solum, db_url, engine):
+    result = solum("upgrade", "heads", url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+def test_upgrade_to_an_eleven_character_id(solum, db_url, engine):
+    assert solum("upgrade", "40df542e345", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == ["40df542e345"]
+
+
+# --- downgrade --------------------------------------------------------------
+
+def test_downgrade_without_revision_changes_nothing(solum, db_url, engine):
+    assert solum("upgrade", url=db_url).code == 0
+    before = dbutil.snapshot(engine, include_version_table=True)
+    result = solum("downgrade", url=db_url)
+    line = assert_one_error(result, code=2)
+    assert "downgrade needs a target revision" in line
+    assert "Running downgrade" not in result.err
+    assert dbutil.snapshot(engine, include_version_table=True) == before
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+def test_downgrade_one_step(solum, db_url, engine):
+    revisions = chain()
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("downgrade", "-1", url=db_url)
+    assert result.code == 0, result.err
+    assert f"Running downgrade {HEAD} -> {revisions[-2]}" in result.err
+    assert dbutil.version_rows(engine) == [revisions[-2]]
+
+
+def test_downgrade_to_an_id_then_to_base(solum, db_url, engine):
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("downgrade", JUNO, url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [JUNO]
+    assert f"Running downgrade 27dff58cbc65 -> {JUNO}" in result.err
+
+    result = solum("downgrade", "base", url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == []
+    assert dbutil.snapshot(engine) == {}
+    assert solum("version", url=db_url).out == (
+        "Current DB revision is None\n")
+
+
+def test_downgrade_schema_matches_upgrade_to_the_same_revision(
+        solum, db_url, new_db_url, engine):
+    assert solum("upgrade", url=db_url).code == 0
+    assert solum("downgrade", KILO, url=db_url).code == 0
+    other_url = new_db_url()
+    assert solum("upgrade", KILO, url=other_url).code == 0
+    other = migration.create_engine(other_url)
+    try:
+        assert dbutil.snapshot(engine) == dbutil.snapshot(other)
+    finally:
+        other.dispose()
+
+
+# --- stamp ------------------------------------------------------------------
+
+def test_stamp_without_revision_leaves_the_version_table(
+        solum, db_url, engine):
+    result = solum("stamp", url=db_url)
+    line = assert_one_error(result, code=2)
+    assert "stamp needs a revision" in line
+    assert not sa.inspect(engine).has_table(dbutil.VERSION_TABLE)
+
+    assert solum("stamp", KILO, url=db_url).code == 0
+    assert_one_error(solum("stamp", url=db_url), code=2)
+    assert dbutil.version_rows(engine) == [KILO]
+
+
+def test_stamp_records_without_migrating(solum, db_url, engine):
+    result = solum("stamp", "head", url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [HEAD]
+    assert dbutil.snapshot(engine) == {}
+    assert "Running stamp_revision  -> " + HEAD in result.err
+    assert solum("version", url=db_url).out == HEAD_LINE
+
+
+def test_stamp_moves_between_revisions(solum, db_url, engine):
+    assert solum("stamp", "head", url=db_url).code == 0
+    assert solum("stamp", JUNO[:8], url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [JUNO]
+
+
+def test_stamp_purge_replaces_an_unknown_version(solum, db_url, engine):
+    assert solum("stamp", KILO, url=db_url).code == 0
+    execute(engine, "UPDATE alembic_version SET version_num = 'feedface0000'")
+
+    line = assert_one_error(solum("stamp", "head", url=db_url))
+    assert "feedface0000" in line
+    assert dbutil.version_rows(engine) == ["feedface0000"]
+
+    result = solum("stamp", "--purge", "head", url=db_url)
+    assert result.code == 0, result.err
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+# --- revision ---------------------------------------------------------------
+
+def test_revision_writes_a_template_with_a_downgrade(solum, script_copy):
+    before = new_scripts(script_copy)
+    result = solum("revision", "-m", "add frobnication to app")
+    assert result.code == 0, result.err
+    [path] = sorted(set(new_scripts(script_copy)) - set(before))
+    assert path.name.endswith("_add_frobnication_to_app.py")
+    text = path.read_text()
+    assert text.startswith('"""add frobnication to app\n')
+    assert f"down_revision = {HEAD!r}" in text
+    assert "def upgrade():\n    pass\n" in text
+    assert "def downgrade():\n    pass\n" in text
+    revision = re.search(r"^revision = '(\w+)'$", text, re.M)[1]
+    assert path.name.startswith(revision)
+    assert f"Generating {path}" in result.out + result.err
+
+    heads = solum("heads")
+    assert heads.out == f"{revision} (head)\n"
+
+
+def test_a_new_revision_runs_on_top_of_head(solum, db_url, engine,
+                                            script_copy):
+    assert solum("revision", "-m", "nothing yet").code == 0
+    [new_head] = scripts().get_heads()
+    assert new_head != HEAD
+    assert solum("upgrade", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [new_head]
+    assert solum("downgrade", "-1", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+def test_autogenerate_at_head_finds_no_changes(solum, db_url, script_copy):
+    before = new_scripts(script_copy)
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("revision", "-m", "nothing", "--autogenerate", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out.strip().splitlines()[-1] == (
+        "No changes in schema detected.")
+    assert new_scripts(script_copy) == before
+
+
+def test_autogenerate_writes_the_differences(
+        solum, db_url, engine, script_copy):
+    before = new_scripts(script_copy)
+    assert solum("upgrade", url=db_url).code == 0
+    execute(engine, "CREATE TABLE stray_table (id INTEGER PRIMARY KEY)")
+    result = solum("revision", "-m", "drop stray", "--autogenerate",
+                   url=db_url)
+    assert result.code == 0, result.err
+    [path] = sorted(set(new_scripts(script_copy)) - set(before))
+    text = path.read_text()
+    assert "op.drop_table('stray_table')" in text
+    assert "op.create_table('stray_table'" in text
+    assert "No changes in schema detected." not in result.out
+
+
+def test_autogenerate_refuses_an_outdated_database(
+        solum, db_url, script_copy):
+    before = new_scripts(script_copy)
+    assert solum("upgrade", KILO, url=db_url).code == 0
+    line = assert_one_error(
+        solum("revision", "-m", "x", "--autogenerate", url=db_url))
+    assert "not up to date" in line
+    assert new_scripts(script_copy) == before
+
+
+def test_revision_needs_no_database(solum, script_copy):
+    # No URL at all: a template needs only the scripts.
+    assert solum("revision", "-m", "offline").code == 0
+
+
+# --- current, history, heads, branches, show --------------------------------
+
+def test_current_on_an_empty_database_prints_nothing(solum, db_url):
+    result = solum("current", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out == ""
+
+
+def test_current_at_head(solum, db_url):
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("current", url=db_url)
+    assert result.code == 0, result.err
+    assert result.out == f"{HEAD} (head)\n"
+
+
+def test_current_verbose(solum, db_url):
+    assert solum("upgrade", url=db_url).code == 0
+    result = solum("current", "--verbose", url=db_url)
+    assert result.code == 0, result.err
+    assert f"Rev: {HEAD} (head)" in result.out
+    assert "Parent: 272e7cd352f9" in result.out
+
+
+def test_history_lists_every_revision_newest_first(solum):
+    result = solum("history")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    revisions = chain()
+    assert len(lines) == len(revisions)
+    assert lines[0].startswith(f"272e7cd352f9 -> {HEAD} (head), ")
+    for line, revision in zip(lines, reversed(revisions), strict=True):
+        assert f"-> {revision}" in line
+    assert lines[-1].startswith(f"<base> -> {revisions[0]}")
+
+
+def test_history_of_a_range(solum):
+    revisions = chain()
+    result = solum("history", "-r", f"{JUNO}:{KILO}")
+    assert result.code == 0, result.err
+    listed = [re.search(r"-> (\w+)", line)[1]
+              for line in result.out.splitlines()]
+    expected = revisions[revisions.index(JUNO):revisions.index(KILO) + 1]
+    assert listed == list(reversed(expected))
+
+
+def test_history_verbose(solum):
+    result = solum("history", "-r", f"{KILO}:{KILO}", "--verbose")
+    assert result.code == 0, result.err
+    assert f"Rev: {KILO}" in result.out
+    assert "Add image id to assembly table" in result.out
+
+
+def test_heads(solum):
+    result = solum("heads")
+    assert result.code == 0, result.err
+    assert result.out == f"{HEAD} (head)\n"
+    verbose = solum("heads", "--verbose")
+    assert f"Rev: {HEAD} (head)" in verbose.out
+
+
+def test_branches_lists_the_branch_points(solum):
+    points = [script.revision for script in scripts().walk_revisions()
+              if script.is_branch_point]
+    result = solum("branches")
+    assert result.code == 0, result.err
+    listed = [line.split()[0] for line in result.out.splitlines()
+              if line and not line.startswith(" ")]
+    assert sorted(listed) == sorted(points)
+
+
+def test_show_a_revision(solum):
+    result = solum("show", KILO[:7])
+    assert result.code == 0, result.err
+    assert f"Rev: {KILO}" in result.out
+    assert "Parent: 452f34e8ea3" in result.out
+    assert "Add image id to assembly table" in result.out
+
+
+def test_commands_on_scripts_need_no_database(solum):
+    for argv in (["history"], ["heads"], ["branches"], ["show", "head"]):
+        assert solum(*argv).code == 0, argv
+
+
+# --- configuration ----------------------------------------------------------
+
+def test_connection_from_a_config_file(solum, db_url, tmp_path):
+    path = tmp_path / "with-connection.conf"
+    path.write_text(f"[database]\nconnection = {db_url}\n")
+    result = solum("version", config_file=str(path))
+    assert result.code == 0, result.err
+    assert result.out == "Current DB revision is None\n"
+
+
+def test_connection_from_a_config_dir(solum, db_url, tmp_path):
+    directory = tmp_path / "solum.conf.d"
+    directory.mkdir()
+    (directory / "db.conf").write_text(
+        f"[database]\nconnection = {db_url}\n")
+    assert solum("--config-dir", str(directory), "upgrade").code == 0
+    assert solum("version", url=db_url).out == HEAD_LINE
+
+
+def test_command_line_connection_overrides_the_config_file(
+        solum, db_url, tmp_path):
+    path = tmp_path / "elsewhere.conf"
+    path.write_text("[database]\nconnection = "
+                    "mysql+pymysql://nobody@127.0.0.1:1/nothing\n")
+    result = solum("version", url=db_url, config_file=str(path))
+    assert result.code == 0, result.err
+    assert result.out == "Current DB revision is None\n"
+
+
+def test_connection_from_the_environment(solum, db_url, monkeypatch):
+    monkeypatch.setenv("OS_DATABASE__CONNECTION", db_url)
+    result = solum("version")
+    assert result.code == 0, result.err
+    assert result.out == "Current DB revision is None\n"
+
+
+# --- errors -----------------------------------------------------------------
+
+def test_unknown_revision_is_one_error_line(solum, db_url, engine):
+    line = assert_one_error(solum("upgrade", "deadbeef", url=db_url))
+    assert "deadbeef" in line
+    assert dbutil.version_rows(engine) == []
+    line = assert_one_error(solum("show", "deadbeef"))
+    assert "deadbeef" in line
+
+
+def test_debug_adds_the_traceback(solum, db_url):
+    result = solum("--debug", "upgrade", "deadbeef", url=db_url)
+    assert result.code == 1
+    assert "Traceback (most recent call last)" in result.err
+    assert result.err.rstrip().splitlines()[-1].startswith("ERROR: ")
+
+
+def test_ambiguous_partial_revision_is_one_error_line(solum, db_url, engine):
+    # 450600086a09 and 452f34e8ea3 both start with "45".
+    line = assert_one_error(solum("upgrade", "45", url=db_url))
+    assert "Multiple revisions start with '45'" in line
+    assert "450600086a09" in line and "452f34e8ea3" in line
+    assert dbutil.version_rows(engine) == []
+
+
+def test_pre_squash_revision_of_the_man_page_is_an_error(
+        solum, db_url, engine):
+    assert solum("upgrade", url=db_url).code == 0
+    line = assert_one_error(solum("downgrade", PRE_SQUASH, url=db_url))
+    assert PRE_SQUASH in line
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+def test_failing_migration_is_one_error_line(solum, db_url, engine):
+    # The first revision creates "plan"; a table in the way makes it fail.
+    execute(engine, "CREATE TABLE plan (id INTEGER PRIMARY KEY)")
+    line = assert_one_error(solum("upgrade", url=db_url))
+    assert line.startswith("ERROR: database error: ")
+    assert "plan" in line
+    assert dbutil.version_rows(engine) == []
+
+
+@pytest.mark.parametrize("url", [
+    "mysql+pymysql://solum@127.0.0.1:1/solum",
+    "postgresql+psycopg://solum@127.0.0.1:1/solum",
+])
+def test_unreachable_server_is_one_error_line(solum, url):
+    line = assert_one_error(solum("version", url=url))
+    assert line.startswith("ERROR: cannot connect to the database")
+    assert "127.0.0.1:1" in line
+
+
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_missing_database_is_one_error_line(solum, backend):
+    require_backend(backend)
+    name = f"solum_absent_{uuid.uuid4().hex[:8]}"
+    url = migration.parse_url(SERVER_URLS[backend]).set(database=name)
+    line = assert_one_error(solum(
+        "upgrade", url=url.render_as_string(hide_password=False)))
+    assert "cannot connect to the database" in line
+    assert name in line
+
+
+def test_missing_sqlite_directory_is_one_error_line(solum, tmp_path):
+    url = f"sqlite:///{tmp_path}/no/such/dir/solum.sqlite"
+    line = assert_one_error(solum("version", url=url))
+    assert "unable to open database file" in line
+
+
+# --- passwords --------------------------------------------------------------
+
+# "%", "@" and ":" are what break naive URL handling.
+PASSWORD = "p%w@d:S3cret"
+ENCODED = "p%25w%40d%3AS3cret"
+
+
+@contextlib.contextmanager
+def mysql_user(database, password):
+    """A MariaDB user with a password and rights on one database."""
+    require_backend("mysql")
+    admin = sa.create_engine(migration.parse_url(SERVER_URLS["mysql"]),
+                             poolclass=sa.pool.NullPool)
+    name = f"solum_{uuid.uuid4().hex[:10]}"
+    quoted = password.replace("'", "''")
+
+    def run(*statements):
+        # PyMySQL formats every statement with "%": literal ones double.
+        execute(admin, *(text.replace("%", "%%") for text in statements))
+
+    run(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{quoted}'",
+        f"GRANT ALL ON `{database}`.* TO '{name}'@'%'")
+    try:
+        yield name
+    finally:
+        run(f"DROP USER '{name}'@'%'")
+        admin.dispose()
+
+
+def user_url(db_url, user, encoded_password):
+    url = migration.parse_url(db_url)
+    return (f"{url.drivername}://{user}:{encoded_password}@{url.host}:"
+            f"{url.port}/{url.database}")
+
+
+def assert_no_password(*texts):
+    for text in texts:
+        assert PASSWORD not in text
+        assert ENCODED not in text
+        assert "S3cret" not in text
+
+
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_password_with_special_characters_connects(solum, db_url, engine):
+    database = migration.parse_url(db_url).database
+    with mysql_user(database, PASSWORD) as user:
+        url = user_url(db_url, user, ENCODED)
+        result = solum("upgrade", url=url)
+        assert result.code == 0, result.err
+        assert dbutil.version_rows(engine) == [HEAD]
+        version = solum("version", url=url)
+        assert version.out == HEAD_LINE
+        assert_no_password(result.out, result.err, version.out, version.err)
+
+
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_wrong_password_is_one_error_line(solum, db_url):
+    database = migration.parse_url(db_url).database
+    with mysql_user(database, PASSWORD) as user:
+        url = user_url(db_url, user, "S3cretWrong")
+        result = solum("version", url=url)
+        line = assert_one_error(result)
+        assert "cannot connect to the database" in line
+        assert "Access denied" in line
+        assert "S3cretWrong" not in result.err
+
+        debug = solum("--debug", "version", url=url)
+        assert "Traceback" in debug.err
+        assert "S3cretWrong" not in debug.out + debug.err
+
+
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_password_never_appears_in_any_output(
+        solum, db_url, engine, tmp_path):
+    url_parts = migration.parse_url(db_url)
+    log_file = tmp_path / "solum-db-manage.log"
+    with contextlib.ExitStack() as stack:
+        if url_parts.get_backend_name() == "mysql":
+            user = stack.enter_context(
+                mysql_user(url_parts.database, PASSWORD))
+        else:
+            # Local trust authentication takes any password: still, the
+            # URL carries one, and it must not be shown.
+            user = url_parts.username
+        url = user_url(db_url, user, ENCODED)
+        runs = [
+            solum("--debug", "upgrade", "+3", url=url),
+            solum("--debug", "--log-file", str(log_file), "upgrade",
+                  url=url),
+            solum("--debug", "version", url=url),
+            solum("--debug", "current", "--verbose", url=url),
+            solum("--debug", "upgrade", "deadbeef", url=url),
+            solum("--debug", "stamp", "--sql", "head", url=url),
+            solum("--debug", "upgrade", "--sql", f"{KILO}:head", url=url),
+        ]
+    assert [run.code for run in runs] == [0, 0, 0, 0, 1, 0, 0]
+    assert "Traceback" in runs[4].err
+    logged = log_file.read_text()
+    assert "Running upgrade" in logged
+    for run in runs:
+        assert_no_password(run.out, run.err)
+    assert_no_password(logged)
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
+def test_password_of_an_unreachable_server_is_hidden(solum):
+    url = f"mysql+pymysql://solum:{ENCODED}@127.0.0.1:1/solum"
+    result = solum("--debug", "upgrade", url=url)
+    assert result.code == 1
+    assert "Traceback" in result.err
+    assert "solum:***@127.0.0.1:1" in result.err
+    assert_no_password(result.out, result.err)
+
+
+# --- the man page's examples, in its order -----------------------------------
+
+def test_man_page_examples(solum, db_url, engine, script_copy):
+    # An Icehouse database without version tracking.
+    assert solum("upgrade", "icehouse", url=db_url).code == 0
+    execute(engine, "DELETE FROM alembic_version")
+    assert solum("version", url=db_url).out == "Current DB revision is None\n"
+
+    result = solum("stamp", "icehouse", url=db_url)
+    assert result.code == 0, result.err
+    result = solum("upgrade", "head", url=db_url)
+    assert result.code == 0, result.err
+    result = solum("version", url=db_url)
+    assert (result.code, result.out) == (0, HEAD_LINE)
+
+    line = assert_one_error(solum("downgrade", PRE_SQUASH, url=db_url))
+    assert PRE_SQUASH in line
+
+    result = solum("revision", "-m", "description of revision",
+                   "--autogenerate", url=db_url)
+    assert result.code == 0, result.err
+    assert "No changes in schema detected." in result.out
+    result = solum("revision", "-m", "description of revision")
+    assert result.code == 0, result.err
+    assert any(path.name.endswith("_description_of_revision.py")
+               for path in new_scripts(script_copy))
