@@ -14,6 +14,14 @@ _URL_CREDENTIALS = re.compile(
     r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@",
     re.IGNORECASE,
 )
+# "?password=..." or "&passwd=..." in a URL's query: the value is masked.
+_QUERY_PASSWORD = re.compile(
+    r"(?P<head>[?&](?:password|passwd)=)(?P<password>[^&\s]*)",
+    re.IGNORECASE,
+)
+
+# "user:password@" anywhere, to learn the password of a malformed URL.
+_ANY_CREDENTIALS = re.compile(r"[^:/@\s]+:(?P<password>[^@\s]+)@")
 
 
 class Redactor:
@@ -24,10 +32,11 @@ class Redactor:
 
     def add_url(self, url):
         """Remember the password of a connection URL, in every spelling."""
-        match = _URL_CREDENTIALS.search(url or "")
-        if not match or not match["password"]:
-            return
-        raw = match["password"]
+        for pattern in (_URL_CREDENTIALS, _QUERY_PASSWORD, _ANY_CREDENTIALS):
+            for match in pattern.finditer(url or ""):
+                self._add_secret(match["password"])
+
+    def _add_secret(self, raw):
         for secret in (raw, urllib.parse.unquote(raw),
                        urllib.parse.quote(urllib.parse.unquote(raw), safe="")):
             # Shorter ones would mask revision ids and words; the URL
@@ -37,6 +46,7 @@ class Redactor:
 
     def __call__(self, text):
         text = _URL_CREDENTIALS.sub(rf"\g<head>{MASK}@", str(text))
+        text = _QUERY_PASSWORD.sub(rf"\g<head>{MASK}", text)
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
         return text
