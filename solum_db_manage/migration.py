@@ -40,8 +40,11 @@ def parse_url(url):
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
+        # Not echoed: a URL that does not parse may hide its password
+        # from every pattern that masks one.
         raise errors.ConfigError(
-            f"the database connection URL is not valid: {url}") from None
+            "the database connection URL is not valid; expected "
+            "dialect+driver://user:password@host/database") from None
     driver = _DEFAULT_DRIVERS.get(parsed.drivername)
     return parsed.set(drivername=driver) if driver else parsed
 
@@ -169,6 +172,9 @@ def upgrade(config, revision="head", sql=False):
         return
     with connect(config) as connection:
         guards.check_upgrade(connection, current_heads(connection))
+        # End the transaction the checks' reads began: Alembic commits
+        # each revision on its own only on a connection not in one.
+        connection.rollback()
         command.upgrade(config, revision)
 
 

@@ -644,6 +644,41 @@ def test_password_of_an_unreachable_server_is_hidden(solum):
     assert_no_password(result.out, result.err)
 
 
+@pytest.mark.parametrize("url", [
+    # Malformed: no pattern for a URL finds the password in these.
+    f"mysql+pymysql:/solum:{ENCODED}@127.0.0.1:1/solum",
+    f"solum:{ENCODED}@127.0.0.1:1/solum",
+    # The password as a query parameter.
+    f"postgresql+psycopg://solum@127.0.0.1:1/solum?password={ENCODED}",
+    f"mysql+pymysql://solum@127.0.0.1:1/solum?charset=utf8&passwd={ENCODED}",
+])
+def test_password_in_an_odd_url_is_hidden(solum, url):
+    result = solum("version", url=url)
+    assert_one_error(result)
+    assert_no_password(result.out, result.err)
+    debug = solum("--debug", "version", url=url)
+    assert debug.code == 1 and "Traceback" in debug.err
+    assert_no_password(debug.out, debug.err)
+
+
+def test_failed_step_keeps_the_steps_before_it(solum, db_url, engine):
+    """Each revision is committed on its own, on every backend.
+
+    A table in the way of 390c6c4aa97b makes the run fail there: the
+    revisions before it stay applied and recorded, and once the obstacle
+    is gone the same command carries on.
+    """
+    execute(engine, "CREATE TABLE workflow (id INTEGER PRIMARY KEY)")
+    line = assert_one_error(solum("upgrade", "head", url=db_url))
+    assert "workflow" in line
+    assert dbutil.version_rows(engine) == ["43df309dbf3f"]
+    assert solum("version", url=db_url).out == (
+        "Current DB revision is 43df309dbf3f\n")
+    execute(engine, "DROP TABLE workflow")
+    assert solum("upgrade", "head", url=db_url).code == 0
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
 # --- the man page's examples, in its order -----------------------------------
 
 def test_man_page_examples(solum, db_url, engine, script_copy):
