@@ -65,8 +65,12 @@ def require_backend(backend):
 
 
 @contextlib.contextmanager
-def provision(backend, directory):
-    """Create an empty database of its own; yield its URL; drop it."""
+def provision(backend, directory, mysql_charset="utf8mb4"):
+    """Create an empty database of its own; yield its URL; drop it.
+
+    MySQL databases are created in utf8mb4 unless told otherwise, as
+    Solum's deployments were (utf8 or utf8mb4).
+    """
     require_backend(backend)
     name = f"solum_test_{uuid.uuid4().hex[:12]}"
     if backend == "sqlite":
@@ -77,7 +81,7 @@ def provision(backend, directory):
         with engine.connect() as connection:
             if backend == "mysql":
                 connection.exec_driver_sql(
-                    f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+                    f"CREATE DATABASE {name} CHARACTER SET {mysql_charset}")
             else:
                 connection.exec_driver_sql(f"CREATE DATABASE {name}")
         url = migration.parse_url(SERVER_URLS[backend]).set(database=name)

@@ -652,6 +652,7 @@ def test_password_of_an_unreachable_server_is_hidden(solum):
     f"postgresql+psycopg://solum@127.0.0.1:1/solum?password={ENCODED}",
     f"mysql+pymysql://solum@127.0.0.1:1/solum?charset=utf8&passwd={ENCODED}",
 ])
+@pytest.mark.filterwarnings("ignore:'passwd' is deprecated")
 def test_password_in_an_odd_url_is_hidden(solum, url):
     result = solum("version", url=url)
     assert_one_error(result)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from solum_db_manage import migration, models, types
+from tests import conftest
 
 
 def upgrade_head(db_url):
@@ -49,6 +50,17 @@ def copy_of_models():
 def test_models_match_the_migrated_head(db_url, engine):
     upgrade_head(db_url)
     assert differences(engine, models.Base.metadata) == []
+
+
+def test_models_match_the_migrated_head_of_a_utf8_mysql_database(tmp_path):
+    """utf8 (3-byte) as well as utf8mb4: TEXT(65535) is MEDIUMTEXT in both."""
+    with conftest.provision("mysql", tmp_path, mysql_charset="utf8") as url:
+        upgrade_head(url)
+        engine = migration.create_engine(url)
+        try:
+            assert differences(engine, models.Base.metadata) == []
+        finally:
+            engine.dispose()
 
 
 def test_models_name_every_table_of_the_head(db_url, engine):
