@@ -260,9 +260,9 @@ def _describe(error):
         from sqlalchemy import exc
 
         if isinstance(error, exc.DBAPIError):
-            reason = " ".join(str(error.orig).split())
+            # _error() folds the lines; the statement is cut once folded.
             statement = " ".join((error.statement or "").split())[:200]
-            return f"database error: {reason} [SQL: {statement}]"
+            return f"database error: {error.orig} [SQL: {statement}]"
         return f"database error: {error}"
     return (f"unexpected {type(error).__name__}: {error} (run with --debug "
             f"for the traceback)")
