@@ -104,7 +104,7 @@ def connect(config):
             raise errors.SolumDBManageError(
                 f"cannot connect to the database "
                 f"{engine.url.render_as_string(hide_password=True)}: "
-                f"{_reason(error)}") from error
+                f"{error.orig}") from error
         with connection:
             config.attributes["connection"] = connection
             try:
@@ -115,12 +115,6 @@ def connect(config):
                 config.attributes.pop("connection", None)
     finally:
         engine.dispose()
-
-
-def _reason(error):
-    """The driver's own words for a database error, on one line."""
-    orig = getattr(error, "orig", None) or error
-    return " ".join(str(orig).split())
 
 
 def current_heads(connection):

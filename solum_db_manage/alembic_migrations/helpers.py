@@ -2,8 +2,8 @@
 columns at a given position.
 
 Offline (``--sql``) nothing can be inspected: the ``lacks_*`` and
-``needs_*`` questions then answer as the oldest schema a revision supports
-would, so the SQL printed is what that schema needs.
+``column_type`` questions then answer as the oldest schema a revision
+supports would, so the SQL printed is what that schema needs.
 """
 
 import sqlalchemy as sa
