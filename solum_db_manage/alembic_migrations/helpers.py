@@ -1,9 +1,16 @@
 """What the migrations share: looking at the live schema, and adding
 columns at a given position.
 
-Offline (``--sql``) nothing can be inspected: the ``lacks_*`` and
-``column_type`` questions then answer as the oldest schema a revision
-supports would, so the SQL printed is what that schema needs.
+Every step asks the live schema before it changes it, so that a step
+interrupted half-way (MySQL commits each DDL statement on its own) can
+simply run again: it creates only what is missing and drops, renames or
+reads only what is there.
+
+Offline (``--sql``) nothing can be inspected: each question then answers
+as the schema the step was written against, the oldest one a revision
+supports. What a step creates is missing (``lacks_*`` is True), what it
+drops, renames or reads is there (``has_*`` is True), and
+``column_type`` is None; so the SQL printed is what that schema needs.
 """
 
 import sqlalchemy as sa
@@ -28,11 +35,45 @@ def lacks_table(table):
     return offline() or not _inspector().has_table(table)
 
 
+def has_table(table):
+    """True if the table exists (always, offline)."""
+    return offline() or _inspector().has_table(table)
+
+
+def _column_names(table):
+    try:
+        return {c["name"] for c in _inspector().get_columns(table)}
+    except sa.exc.NoSuchTableError:
+        return set()
+
+
 def lacks_column(table, column):
     """True if the table has no such column (always, offline)."""
-    if offline():
-        return True
-    return column not in {c["name"] for c in _inspector().get_columns(table)}
+    return offline() or column not in _column_names(table)
+
+
+def has_column(table, column):
+    """True if the table has the column (always, offline)."""
+    return offline() or column in _column_names(table)
+
+
+def _unique_names(table):
+    # MySQL keeps a unique constraint as a unique index of the same name.
+    inspector = _inspector()
+    names = {uc["name"] for uc in inspector.get_unique_constraints(table)}
+    names.update(ix["name"] for ix in inspector.get_indexes(table)
+                 if ix["unique"])
+    return names
+
+
+def lacks_unique_constraint(table, name):
+    """True if no unique constraint has that name (always, offline)."""
+    return offline() or name not in _unique_names(table)
+
+
+def has_unique_constraint(table, name):
+    """True if a unique constraint has that name (always, offline)."""
+    return offline() or name in _unique_names(table)
 
 
 def column_type(table, column):
@@ -45,14 +86,35 @@ def column_type(table, column):
     raise LookupError(f"{table}.{column} does not exist")
 
 
+def create_table(table, *columns):
+    """Create the table, unless it exists."""
+    if lacks_table(table):
+        op.create_table(table, *columns)
+
+
+def drop_table(table):
+    """Drop the table, if it exists."""
+    if has_table(table):
+        op.drop_table(table)
+
+
+def add_column(table, column):
+    """Add a column at the end of the table, unless it is there."""
+    add_columns(table, [(column, None)])
+
+
 def add_columns(table, columns):
     """Add ``(column, after)`` pairs, each after the named column.
 
-    ``after`` None adds at the end. MySQL gets ``ADD COLUMN ... AFTER``
-    (Alembic's add_column has no position); SQLite rebuilds the table with
-    the columns in place; PostgreSQL cannot place a column, so there they
-    go last.
+    Columns the table has already are left alone. ``after`` None adds at
+    the end. MySQL gets ``ADD COLUMN ... AFTER`` (Alembic's add_column has
+    no position); SQLite rebuilds the table with the columns in place;
+    PostgreSQL cannot place a column, so there they go last.
     """
+    columns = [(column, after) for column, after in columns
+               if lacks_column(table, column.name)]
+    if not columns:
+        return
     dialect = dialect_name()
     if dialect == "sqlite" and any(after for _, after in columns):
         with op.batch_alter_table(table, recreate="always") as batch:
@@ -77,14 +139,24 @@ def _mysql_add_column_after(table, column, after):
 
 
 def alter_type(table, column, type_, existing_type, nullable=True):
-    """Change a column's type in place (SQLite: by rebuilding the table)."""
+    """Change a column's type in place (SQLite: by rebuilding the table).
+
+    Where the command accepted the loss (``truncate`` in the config's
+    attributes), values a narrower VARCHAR cannot hold are cut first.
+    """
+    from solum_db_manage import dataloss
+
+    dataloss.cut_before_narrowing(table, column, type_, existing_type)
     with op.batch_alter_table(table) as batch:
         batch.alter_column(column, type_=type_, existing_type=existing_type,
                            existing_nullable=nullable)
 
 
 def drop_columns(table, *columns):
-    """Drop columns (SQLite: by rebuilding the table once)."""
+    """Drop the columns the table has (SQLite: rebuilding it once)."""
+    columns = [column for column in columns if has_column(table, column)]
+    if not columns:
+        return
     with op.batch_alter_table(table) as batch:
         for column in columns:
             batch.drop_column(column)

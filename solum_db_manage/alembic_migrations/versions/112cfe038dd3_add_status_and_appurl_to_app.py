@@ -8,7 +8,6 @@ Adds app.app_url and app.status.
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -20,8 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("app", sa.Column("app_url", sa.String(1024)))
-    op.add_column("app", sa.Column("status", sa.String(36)))
+    helpers.add_column("app", sa.Column("app_url", sa.String(1024)))
+    helpers.add_column("app", sa.Column("status", sa.String(36)))
 
 
 def downgrade():

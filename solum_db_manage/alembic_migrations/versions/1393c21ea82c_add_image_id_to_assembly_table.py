@@ -7,7 +7,6 @@ Create Date: 2015-05-28 22:31:45.336763
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("assembly", sa.Column("image_id", sa.Integer()))
+    helpers.add_column("assembly", sa.Column("image_id", sa.Integer()))
 
 
 def downgrade():

@@ -12,6 +12,9 @@ VARCHAR(36) on every backend, and the downgrade narrows it back.
 import sqlalchemy as sa
 from alembic import op
 
+from solum_db_manage import dataloss
+from solum_db_manage.alembic_migrations import helpers
+
 # revision identifiers, used by Alembic.
 revision = "1f57763d7871"
 down_revision = "2f15f41cd87f"
@@ -20,14 +23,27 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("image") as batch:
-        batch.alter_column("state", new_column_name="status",
-                           type_=sa.String(36), existing_type=sa.String(12),
-                           existing_nullable=True)
+    if helpers.has_column("image", "state"):
+        with op.batch_alter_table("image") as batch:
+            batch.alter_column("state", new_column_name="status",
+                               type_=sa.String(36),
+                               existing_type=sa.String(12),
+                               existing_nullable=True)
+    elif helpers.column_type("image", "status").length < 36:
+        helpers.alter_type("image", "status", sa.String(36),
+                           existing_type=sa.String(12))
 
 
 def downgrade():
-    with op.batch_alter_table("image") as batch:
-        batch.alter_column("status", new_column_name="state",
-                           type_=sa.String(12), existing_type=sa.String(36),
-                           existing_nullable=True)
+    if helpers.has_column("image", "status"):
+        # A forced downgrade cuts what VARCHAR(12) cannot hold first.
+        dataloss.cut_before_narrowing("image", "status", sa.String(12),
+                                      sa.String(36))
+        with op.batch_alter_table("image") as batch:
+            batch.alter_column("status", new_column_name="state",
+                               type_=sa.String(12),
+                               existing_type=sa.String(36),
+                               existing_nullable=True)
+    elif helpers.column_type("image", "state").length > 12:
+        helpers.alter_type("image", "state", sa.String(12),
+                           existing_type=sa.String(36))

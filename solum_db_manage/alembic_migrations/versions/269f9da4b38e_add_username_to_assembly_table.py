@@ -7,7 +7,6 @@ Create Date: 2014-11-14 20:48:25.457672
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("assembly", sa.Column("username", sa.String(256)))
+    helpers.add_column("assembly", sa.Column("username", sa.String(256)))
 
 
 def downgrade():

@@ -8,7 +8,6 @@ Adds workflow.result.
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -20,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("workflow", sa.Column("result", sa.Text()))
+    helpers.add_column("workflow", sa.Column("result", sa.Text()))
 
 
 def downgrade():

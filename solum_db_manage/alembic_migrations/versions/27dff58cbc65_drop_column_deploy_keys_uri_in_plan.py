@@ -8,7 +8,6 @@ The downgrade adds the column back empty: its values are gone.
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -24,4 +23,4 @@ def upgrade():
 
 
 def downgrade():
-    op.add_column("plan", sa.Column("deploy_keys_uri", sa.String(1024)))
+    helpers.add_column("plan", sa.Column("deploy_keys_uri", sa.String(1024)))

@@ -7,7 +7,6 @@ Create Date: 2015-01-05 20:07:41.936667
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("image", sa.Column("external_ref", sa.String(1024)))
+    helpers.add_column("image", sa.Column("external_ref", sa.String(1024)))
 
 
 def downgrade():

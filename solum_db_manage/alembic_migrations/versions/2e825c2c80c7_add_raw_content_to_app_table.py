@@ -8,7 +8,6 @@ Adds app.raw_content.
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
 from solum_db_manage.alembic_migrations import helpers
@@ -21,7 +20,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("app", sa.Column("raw_content", types.text(2048)))
+    helpers.add_column("app", sa.Column("raw_content", types.text(2048)))
 
 
 def downgrade():

@@ -7,7 +7,6 @@ Create Date: 2015-03-04 23:10:57.979224
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
 from solum_db_manage.alembic_migrations import helpers
@@ -20,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("assembly", sa.Column("workflow", types.text(1024)))
+    helpers.add_column("assembly", sa.Column("workflow", types.text(1024)))
 
 
 def downgrade():

@@ -7,9 +7,9 @@ Create Date: 2015-07-06 16:11:55.370993
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
+from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
 revision = "390c6c4aa97b"
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
+    helpers.create_table(
         "workflow",
         sa.Column("id", sa.String(36), primary_key=True, nullable=False),
         sa.Column("created_at", sa.DateTime()),
@@ -39,4 +39,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_table("workflow")
+    helpers.drop_table("workflow")

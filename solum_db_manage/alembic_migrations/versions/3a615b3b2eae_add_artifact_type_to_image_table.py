@@ -7,7 +7,6 @@ Create Date: 2014-10-13 17:25:04.880051
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("image", sa.Column("artifact_type", sa.String(36)))
+    helpers.add_column("image", sa.Column("artifact_type", sa.String(36)))
 
 
 def downgrade():

@@ -7,9 +7,9 @@ Create Date: 2015-05-19 18:52:34.825827
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
+from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
 revision = "40df542e345"
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
+    helpers.create_table(
         "app",
         sa.Column("id", sa.String(36), primary_key=True, nullable=False),
         sa.Column("created_at", sa.DateTime()),
@@ -42,4 +42,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_table("app")
+    helpers.drop_table("app")

@@ -7,7 +7,6 @@ Create Date: 2014-11-19 19:25:21.654009
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("userlogs", sa.Column("project_id", sa.String(36)))
+    helpers.add_column("userlogs", sa.Column("project_id", sa.String(36)))
 
 
 def downgrade():

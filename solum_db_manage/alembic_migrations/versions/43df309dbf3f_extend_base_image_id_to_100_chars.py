@@ -18,10 +18,14 @@ depends_on = None
 
 
 def upgrade():
-    helpers.alter_type("image", "base_image_id", sa.String(100),
-                       existing_type=sa.String(36))
+    existing = helpers.column_type("image", "base_image_id")
+    if existing is None or (existing.length or 0) < 100:
+        helpers.alter_type("image", "base_image_id", sa.String(100),
+                           existing_type=sa.String(36))
 
 
 def downgrade():
-    helpers.alter_type("image", "base_image_id", sa.String(36),
-                       existing_type=sa.String(100))
+    existing = helpers.column_type("image", "base_image_id")
+    if existing is None or (existing.length or 0) > 36:
+        helpers.alter_type("image", "base_image_id", sa.String(36),
+                           existing_type=sa.String(100))

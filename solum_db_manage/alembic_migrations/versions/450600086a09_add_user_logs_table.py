@@ -7,7 +7,8 @@ Create Date: 2014-09-29 20:43:55.544682
 """
 
 import sqlalchemy as sa
-from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
 revision = "450600086a09"
@@ -17,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
+    helpers.create_table(
         "userlogs",
         sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -30,4 +31,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_table("userlogs")
+    helpers.drop_table("userlogs")

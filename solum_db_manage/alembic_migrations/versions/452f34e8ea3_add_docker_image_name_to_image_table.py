@@ -7,7 +7,6 @@ Create Date: 2015-04-02 22:07:34.346737
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,7 +18,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("image", sa.Column("docker_image_name", sa.String(512)))
+    helpers.add_column("image", sa.Column("docker_image_name", sa.String(512)))
 
 
 def downgrade():

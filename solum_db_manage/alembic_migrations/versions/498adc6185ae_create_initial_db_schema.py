@@ -9,13 +9,14 @@ record it hold one of several schemas (2014.1.0 to 2014.2.1 and the final
 one). Here it completes whichever pre-Juno form it finds, after ``stamp
 icehouse``, to the final form, creating only what is missing; on a fresh
 install it turns the ``icehouse`` schema into the final one. On MySQL the
-columns land where the original's CREATE TABLE put them.
+columns land where the original's CREATE TABLE put them. Run again (after
+an interruption, or after ``stamp icehouse`` on a later schema) it changes
+only what is still missing.
 
 It also gives a 2014 alembic_version the primary key a new one has.
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
 from solum_db_manage.alembic_migrations import helpers
@@ -51,80 +52,75 @@ def _make_raw_content_text():
 
 
 def _add_missing_columns():
-    wanted = {
-        "assembly": [
+    # Without trigger_id, 5583c6e70156 has moved both columns to plan.
+    if helpers.has_column("assembly", "trigger_id"):
+        helpers.add_columns("assembly", [
             (sa.Column("trust_id", sa.String(255)), "trigger_id"),
-        ],
-        "component": [
-            (sa.Column("component_type", sa.String(100)), "name"),
-            (sa.Column("heat_stack_id", sa.String(36)), None),
-        ],
-        "plan": [
-            (sa.Column("deploy_keys_uri", sa.String(1024)), None),
-        ],
-    }
-    for table, columns in wanted.items():
-        missing = [(column, after) for column, after in columns
-                   if helpers.lacks_column(table, column.name)]
-        if missing:
-            helpers.add_columns(table, missing)
+        ])
+    helpers.add_columns("component", [
+        (sa.Column("component_type", sa.String(100)), "name"),
+        (sa.Column("heat_stack_id", sa.String(36)), None),
+    ])
+    helpers.add_columns("plan", [
+        (sa.Column("deploy_keys_uri", sa.String(1024)), None),
+    ])
 
 
 def _create_missing_tables():
-    if helpers.lacks_table("pipeline"):
-        op.create_table(
-            "pipeline",
-            sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
-            sa.Column("uuid", sa.String(36), nullable=False),
-            sa.Column("created_at", sa.DateTime()),
-            sa.Column("updated_at", sa.DateTime()),
-            sa.Column("name", sa.String(100)),
-            sa.Column("description", sa.String(255)),
-            sa.Column("project_id", sa.String(36)),
-            sa.Column("user_id", sa.String(36)),
-            sa.Column("tags", sa.Text()),
-            sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id"),
-                      nullable=False),
-            sa.Column("workbook_name", sa.String(255)),
-            sa.Column("trigger_id", sa.String(36)),
-            sa.Column("trust_id", sa.String(255)),
-        )
-    if helpers.lacks_table("execution"):
-        op.create_table(
-            "execution",
-            sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
-            sa.Column("uuid", sa.String(36), nullable=False),
-            sa.Column("pipeline_id", sa.Integer(),
-                      sa.ForeignKey("pipeline.id")),
-            sa.Column("created_at", sa.DateTime()),
-            sa.Column("updated_at", sa.DateTime()),
-        )
-    if helpers.lacks_table("infrastructure_stack"):
-        op.create_table(
-            "infrastructure_stack",
-            sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
-            sa.Column("uuid", sa.String(36), nullable=False),
-            sa.Column("created_at", sa.DateTime()),
-            sa.Column("updated_at", sa.DateTime()),
-            sa.Column("name", sa.String(100)),
-            sa.Column("description", sa.String(255)),
-            sa.Column("project_id", sa.String(36)),
-            sa.Column("user_id", sa.String(36)),
-            sa.Column("tags", sa.Text()),
-            sa.Column("image_id", sa.String(36), nullable=False),
-            sa.Column("heat_stack_id", sa.String(36)),
-        )
+    helpers.create_table(
+        "pipeline",
+        sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+        sa.Column("uuid", sa.String(36), nullable=False),
+        sa.Column("created_at", sa.DateTime()),
+        sa.Column("updated_at", sa.DateTime()),
+        sa.Column("name", sa.String(100)),
+        sa.Column("description", sa.String(255)),
+        sa.Column("project_id", sa.String(36)),
+        sa.Column("user_id", sa.String(36)),
+        sa.Column("tags", sa.Text()),
+        sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id"),
+                  nullable=False),
+        sa.Column("workbook_name", sa.String(255)),
+        sa.Column("trigger_id", sa.String(36)),
+        sa.Column("trust_id", sa.String(255)),
+    )
+    helpers.create_table(
+        "execution",
+        sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+        sa.Column("uuid", sa.String(36), nullable=False),
+        sa.Column("pipeline_id", sa.Integer(), sa.ForeignKey("pipeline.id")),
+        sa.Column("created_at", sa.DateTime()),
+        sa.Column("updated_at", sa.DateTime()),
+    )
+    helpers.create_table(
+        "infrastructure_stack",
+        sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+        sa.Column("uuid", sa.String(36), nullable=False),
+        sa.Column("created_at", sa.DateTime()),
+        sa.Column("updated_at", sa.DateTime()),
+        sa.Column("name", sa.String(100)),
+        sa.Column("description", sa.String(255)),
+        sa.Column("project_id", sa.String(36)),
+        sa.Column("user_id", sa.String(36)),
+        sa.Column("tags", sa.Text()),
+        sa.Column("image_id", sa.String(36), nullable=False),
+        sa.Column("heat_stack_id", sa.String(36)),
+    )
 
 
 def downgrade():
     # Back to the icehouse schema. alembic_version keeps its primary key.
-    op.drop_table("execution")
-    op.drop_table("pipeline")
-    op.drop_table("infrastructure_stack")
+    helpers.drop_table("execution")
+    helpers.drop_table("pipeline")
+    helpers.drop_table("infrastructure_stack")
     helpers.drop_columns("plan", "deploy_keys_uri")
     helpers.drop_columns("component", "component_type", "heat_stack_id")
     helpers.drop_columns("assembly", "trust_id")
-    helpers.alter_type("plan", "raw_content", sa.String(2048),
-                       existing_type=types.text(2048))
-    helpers.alter_type("image", "source_format", sa.String(12),
-                       existing_type=sa.String(36))
+    existing = helpers.column_type("plan", "raw_content")
+    if existing is None or isinstance(existing, sa.Text):
+        helpers.alter_type("plan", "raw_content", sa.String(2048),
+                           existing_type=types.text(2048))
+    existing = helpers.column_type("image", "source_format")
+    if existing is None or (existing.length or 0) > 12:
+        helpers.alter_type("image", "source_format", sa.String(12),
+                           existing_type=sa.String(36))

@@ -10,6 +10,11 @@ highest id) that has a trigger. The downgrade gives a plan's trigger_id
 and trust_id back to its newest assembly, and its username where that
 assembly has none. Each copy is one statement of plain SQL, so that
 ``--sql`` prints it too.
+
+Run again after an interruption, each step does only what is left. A copy
+runs while the trigger_id it copies from is there, and running it twice
+gives the same values; once that column is dropped, the copy was
+committed (MySQL commits before each DDL statement).
 """
 
 import sqlalchemy as sa
@@ -56,10 +61,13 @@ COPY_TO_ASSEMBLIES = (
 
 
 def upgrade():
-    op.add_column("plan", sa.Column("trigger_id", sa.String(36)))
-    op.add_column("plan", sa.Column("trust_id", sa.String(255)))
-    op.add_column("plan", sa.Column("username", sa.String(256)))
-    op.execute(COPY_TO_PLANS)
+    helpers.add_columns("plan", [
+        (sa.Column("trigger_id", sa.String(36)), None),
+        (sa.Column("trust_id", sa.String(255)), None),
+        (sa.Column("username", sa.String(256)), None),
+    ])
+    if helpers.has_column("assembly", "trigger_id"):
+        op.execute(COPY_TO_PLANS)
     helpers.drop_columns("assembly", "trigger_id", "trust_id")
 
 
@@ -68,5 +76,6 @@ def downgrade():
         (sa.Column("trigger_id", sa.String(36)), "status"),
         (sa.Column("trust_id", sa.String(255)), "trigger_id"),
     ])
-    op.execute(COPY_TO_ASSEMBLIES)
+    if helpers.has_column("plan", "trigger_id"):
+        op.execute(COPY_TO_ASSEMBLIES)
     helpers.drop_columns("plan", "trigger_id", "trust_id", "username")

@@ -7,9 +7,9 @@ Create Date: 2014-10-28 17:53:56.752062
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage import types
+from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
 revision = "586c15b92842"
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
+    helpers.create_table(
         "parameter",
         sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id"),
@@ -32,4 +32,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_table("parameter")
+    helpers.drop_table("parameter")

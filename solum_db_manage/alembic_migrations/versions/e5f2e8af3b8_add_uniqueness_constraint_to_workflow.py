@@ -10,6 +10,8 @@ original's downgrade called an Alembic operation that does not exist.
 
 from alembic import op
 
+from solum_db_manage.alembic_migrations import helpers
+
 # revision identifiers, used by Alembic.
 revision = "e5f2e8af3b8"
 down_revision = "112cfe038dd3"
@@ -18,10 +20,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("workflow") as batch:
-        batch.create_unique_constraint("app_id_wf_id", ["app_id", "wf_id"])
+    if helpers.lacks_unique_constraint("workflow", "app_id_wf_id"):
+        with op.batch_alter_table("workflow") as batch:
+            batch.create_unique_constraint("app_id_wf_id",
+                                           ["app_id", "wf_id"])
 
 
 def downgrade():
-    with op.batch_alter_table("workflow") as batch:
-        batch.drop_constraint("app_id_wf_id", type_="unique")
+    if helpers.has_unique_constraint("workflow", "app_id_wf_id"):
+        with op.batch_alter_table("workflow") as batch:
+            batch.drop_constraint("app_id_wf_id", type_="unique")

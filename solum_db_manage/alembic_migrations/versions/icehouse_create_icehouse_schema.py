@@ -11,11 +11,13 @@ an Icehouse database holds, and ``upgrade head`` then completes it.
 
 As in 2014: YAML text was built on VARCHAR (plan.raw_content), foreign
 keys are unnamed and inline (MySQL names them ``<table>_ibfk_<n>``), and
-tables come in their original order.
+tables come in their original order. Each table is created only where it
+is missing, so that a run interrupted half-way can run again.
 """
 
 import sqlalchemy as sa
-from alembic import op
+
+from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
 revision = "icehouse"
@@ -34,7 +36,7 @@ def _common():
 
 
 def upgrade():
-    op.create_table(
+    helpers.create_table(
         "sensor",
         *_common(),
         sa.Column("project_id", sa.String(36)),
@@ -47,7 +49,7 @@ def upgrade():
         sa.Column("documentation", sa.String(255)),
         sa.Column("target_resource", sa.String(255)),
     )
-    op.create_table(
+    helpers.create_table(
         "operation",
         *_common(),
         sa.Column("name", sa.String(100)),
@@ -58,7 +60,7 @@ def upgrade():
         sa.Column("documentation", sa.Text()),
         sa.Column("target_resource", sa.Text()),
     )
-    op.create_table(
+    helpers.create_table(
         "image",
         *_common(),
         sa.Column("name", sa.String(100)),
@@ -73,7 +75,7 @@ def upgrade():
         sa.Column("image_format", sa.String(12)),
         sa.Column("source_format", sa.String(12)),
     )
-    op.create_table(
+    helpers.create_table(
         "extension",
         *_common(),
         sa.Column("project_id", sa.String(36)),
@@ -83,7 +85,7 @@ def upgrade():
         sa.Column("version", sa.String(16)),
         sa.Column("documentation", sa.String(255)),
     )
-    op.create_table(
+    helpers.create_table(
         "plan",
         *_common(),
         sa.Column("project_id", sa.String(36)),
@@ -92,7 +94,7 @@ def upgrade():
         sa.Column("description", sa.String(255)),
         sa.Column("name", sa.String(255)),
     )
-    op.create_table(
+    helpers.create_table(
         "assembly",
         *_common(),
         sa.Column("name", sa.String(100)),
@@ -106,7 +108,7 @@ def upgrade():
         sa.Column("trigger_id", sa.String(36)),
         sa.Column("application_uri", sa.String(1024)),
     )
-    op.create_table(
+    helpers.create_table(
         "component",
         *_common(),
         sa.Column("name", sa.String(100)),
@@ -120,7 +122,7 @@ def upgrade():
                   sa.ForeignKey("component.id")),
         sa.Column("resource_uri", sa.String(1024)),
     )
-    op.create_table(
+    helpers.create_table(
         "service",
         *_common(),
         sa.Column("name", sa.String(100)),
@@ -136,4 +138,4 @@ def upgrade():
 def downgrade():
     for table in ("service", "component", "assembly", "plan", "extension",
                   "image", "operation", "sensor"):
-        op.drop_table(table)
+        helpers.drop_table(table)

@@ -1,0 +1,429 @@
+"""What each migration step destroys, and how much of it a database holds.
+
+Every revision declares here, by id, what its upgrade and its downgrade
+drop or narrow. Before a command runs, :func:`assess` counts on the live
+database the rows whose values those steps would lose, with COUNT queries
+only: it reads, and writes nothing. ``upgrade`` then warns and proceeds;
+``downgrade`` refuses unless forced (see :func:`review`).
+
+The declarations live here rather than in the version files so that a
+reader sees every loss of the chain in one place, and so that
+``tests/test_dataloss.py`` can check them against what each step really
+removes.
+"""
+
+import dataclasses
+import sys
+
+import sqlalchemy as sa
+
+UPGRADE = "upgrade"
+DOWNGRADE = "downgrade"
+
+
+def _rows(count):
+    return "1 row holds" if count == 1 else f"{count} rows hold"
+
+
+def _char_length(column):
+    # CHAR_LENGTH counts characters, as VARCHAR(n) does, on MySQL and
+    # PostgreSQL; SQLAlchemy renders it as LENGTH on SQLite.
+    return sa.func.char_length(column)
+
+
+@dataclasses.dataclass(frozen=True)
+class DropTable:
+    """The step drops a table: every row of it is lost."""
+
+    table: str
+
+    @property
+    def what(self):
+        return f"drops table {self.table}"
+
+    def consequence(self, count):
+        return f"{count} row{'' if count == 1 else 's'} will be lost"
+
+    def covers(self):
+        return {("table", self.table, None)}
+
+    def count(self, connection, live):
+        if not live.has_table(self.table):
+            return 0
+        return connection.scalar(
+            sa.select(sa.func.count()).select_from(sa.table(self.table)))
+
+
+@dataclasses.dataclass(frozen=True)
+class DropColumn:
+    """The step drops a column: its non-NULL values are lost."""
+
+    table: str
+    column: str
+
+    @property
+    def what(self):
+        return f"drops {self.table}.{self.column}"
+
+    def consequence(self, count):
+        return f"{_rows(count)} a value that will be lost"
+
+    def covers(self):
+        return {("column", self.table, self.column)}
+
+    def count(self, connection, live):
+        if not live.has_column(self.table, self.column):
+            return 0
+        column = sa.column(self.column)
+        return connection.scalar(
+            sa.select(sa.func.count()).select_from(sa.table(self.table))
+            .where(column.is_not(None)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Narrow:
+    """The step makes a text column VARCHAR(length): longer values are cut.
+
+    ``column`` is the column's name before the step (a step may rename
+    it as well).
+    """
+
+    table: str
+    column: str
+    length: int
+
+    @property
+    def what(self):
+        return (f"narrows {self.table}.{self.column} to {self.length} "
+                f"characters")
+
+    def consequence(self, count):
+        return f"{_rows(count)} a longer value that will be cut"
+
+    def covers(self):
+        return {("narrow", self.table, self.column)}
+
+    def count(self, connection, live):
+        if not live.has_column(self.table, self.column):
+            return 0
+        column = sa.column(self.column)
+        return connection.scalar(
+            sa.select(sa.func.count()).select_from(sa.table(self.table))
+            .where(_char_length(column) > self.length))
+
+
+@dataclasses.dataclass(frozen=True)
+class Custom:
+    """A step that moves data and loses part of it on the way.
+
+    ``count_sql`` is one portable SELECT COUNT(*) of the rows whose value
+    does not survive the move; ``columns`` are the (table, column) pairs
+    the step drops that the move accounts for. Where one of them does not
+    exist (yet), there is nothing to lose. ``needs`` are further columns
+    the count reads: where one is gone already (a run of the step stopped
+    half-way), the count cannot be made, and the move is past.
+    """
+
+    description: str
+    count_sql: str
+    columns: tuple[tuple[str, str], ...]
+    needs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def what(self):
+        return self.description
+
+    def consequence(self, count):
+        return f"{_rows(count)} a value that will be lost"
+
+    def covers(self):
+        return {("column", table, column) for table, column in self.columns}
+
+    def count(self, connection, live):
+        if not all(live.has_column(table, column)
+                   for table, column in self.columns + self.needs):
+            return 0
+        return connection.scalar(sa.text(self.count_sql))
+
+
+# --- 5583c6e70156: triggers move from assemblies to plans -----------------
+
+# An assembly other than the newest (highest id) of its plan that has a
+# trigger: the upgrade copies only that newest one's values to the plan.
+_NEWER_TRIGGER_HOLDER = (
+    "EXISTS (SELECT 1 FROM assembly h WHERE h.plan_id = a.plan_id "
+    "AND h.trigger_id IS NOT NULL AND h.id > a.id)")
+
+_ASSEMBLY_TRIGGERS_LOST = (
+    "SELECT COUNT(*) FROM assembly a WHERE a.trigger_id IS NOT NULL "
+    f"AND {_NEWER_TRIGGER_HOLDER}")
+
+_ASSEMBLY_TRUSTS_LOST = (
+    "SELECT COUNT(*) FROM assembly a WHERE a.trust_id IS NOT NULL "
+    f"AND (a.trigger_id IS NULL OR {_NEWER_TRIGGER_HOLDER})")
+
+# The downgrade gives a plan's values to its newest assembly; a plan
+# without assemblies keeps nothing.
+_PLAN_WITHOUT_ASSEMBLY = (
+    "NOT EXISTS (SELECT 1 FROM assembly a WHERE a.plan_id = p.id)")
+
+
+def _plan_values_lost(column):
+    return (f"SELECT COUNT(*) FROM plan p WHERE p.{column} IS NOT NULL "
+            f"AND {_PLAN_WITHOUT_ASSEMBLY}")
+
+
+# The newest assembly keeps a username of its own: the plan's is lost
+# unless it is the same.
+_PLAN_USERNAMES_LOST = (
+    "SELECT COUNT(*) FROM plan p WHERE p.username IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM assembly a WHERE a.plan_id = p.id "
+    "AND (a.username IS NULL OR a.username = p.username) "
+    "AND NOT EXISTS (SELECT 1 FROM assembly b "
+    "WHERE b.plan_id = a.plan_id AND b.id > a.id))")
+
+
+# --- the declarations, revision by revision, base to head -----------------
+
+_ICEHOUSE_TABLES = ("service", "component", "assembly", "plan", "extension",
+                    "image", "operation", "sensor")
+
+DECLARATIONS = {
+    "icehouse": {
+        DOWNGRADE: tuple(DropTable(table) for table in _ICEHOUSE_TABLES),
+    },
+    "498adc6185ae": {
+        DOWNGRADE: (
+            DropTable("execution"),
+            DropTable("pipeline"),
+            DropTable("infrastructure_stack"),
+            DropColumn("plan", "deploy_keys_uri"),
+            DropColumn("component", "component_type"),
+            DropColumn("component", "heat_stack_id"),
+            DropColumn("assembly", "trust_id"),
+            Narrow("plan", "raw_content", 2048),
+            Narrow("image", "source_format", 12),
+        ),
+    },
+    "450600086a09": {DOWNGRADE: (DropTable("userlogs"),)},
+    "3a615b3b2eae": {DOWNGRADE: (DropColumn("image", "artifact_type"),)},
+    "586c15b92842": {DOWNGRADE: (DropTable("parameter"),)},
+    "269f9da4b38e": {DOWNGRADE: (DropColumn("assembly", "username"),)},
+    "438cd6d1c655": {DOWNGRADE: (DropColumn("userlogs", "project_id"),)},
+    # The downgrade adds the column back, empty.
+    "27dff58cbc65": {UPGRADE: (DropColumn("plan", "deploy_keys_uri"),)},
+    "2c058b5051e4": {DOWNGRADE: (DropColumn("image", "external_ref"),)},
+    # The rename of userlogs.assembly_uuid keeps its values.
+    "176c26131889": {DOWNGRADE: (DropColumn("userlogs", "resource_type"),)},
+    "2f15f41cd87f": {DOWNGRADE: (DropColumn("assembly", "workflow"),)},
+    # The upgrade renames image.state and widens it 12 -> 36.
+    "1f57763d7871": {DOWNGRADE: (Narrow("image", "status", 12),)},
+    "5583c6e70156": {
+        UPGRADE: (
+            Custom("moves triggers to plans and drops assembly.trigger_id, "
+                   "which only each plan's newest assembly with a trigger "
+                   "passes on", _ASSEMBLY_TRIGGERS_LOST,
+                   (("assembly", "trigger_id"),)),
+            Custom("moves triggers to plans and drops assembly.trust_id, "
+                   "which only each plan's newest assembly with a trigger "
+                   "passes on", _ASSEMBLY_TRUSTS_LOST,
+                   (("assembly", "trust_id"),),
+                   needs=(("assembly", "trigger_id"),)),
+        ),
+        DOWNGRADE: (
+            Custom("gives triggers back to assemblies and drops "
+                   "plan.trigger_id, which a plan without assemblies "
+                   "cannot pass on", _plan_values_lost("trigger_id"),
+                   (("plan", "trigger_id"),)),
+            Custom("gives triggers back to assemblies and drops "
+                   "plan.trust_id, which a plan without assemblies cannot "
+                   "pass on", _plan_values_lost("trust_id"),
+                   (("plan", "trust_id"),)),
+            Custom("gives triggers back to assemblies and drops "
+                   "plan.username, which only a newest assembly without a "
+                   "username of its own takes", _PLAN_USERNAMES_LOST,
+                   (("plan", "username"),)),
+        ),
+    },
+    "452f34e8ea3": {DOWNGRADE: (DropColumn("image", "docker_image_name"),)},
+    "1393c21ea82c": {DOWNGRADE: (DropColumn("assembly", "image_id"),)},
+    "40df542e345": {DOWNGRADE: (DropTable("app"),)},
+    # The upgrade widens image.base_image_id 36 -> 100.
+    "43df309dbf3f": {DOWNGRADE: (Narrow("image", "base_image_id", 36),)},
+    "390c6c4aa97b": {DOWNGRADE: (DropTable("workflow"),)},
+    "112cfe038dd3": {
+        DOWNGRADE: (DropColumn("app", "app_url"), DropColumn("app", "status")),
+    },
+    # Adds and drops a unique constraint only.
+    "e5f2e8af3b8": {},
+    "2e825c2c80c7": {DOWNGRADE: (DropColumn("app", "raw_content"),)},
+    "272e7cd352f9": {DOWNGRADE: (DropColumn("workflow", "result"),)},
+    "a271b35952be": {DOWNGRADE: (DropColumn("app", "scale_config"),)},
+}
+
+
+def declared(revision, direction):
+    """What a revision's upgrade or downgrade destroys, as declared."""
+    return DECLARATIONS.get(revision, {}).get(direction, ())
+
+
+# --- counting -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """Values one step of a plan would destroy on this database."""
+
+    revision: str
+    direction: str
+    declaration: object
+    rows: int
+
+    def __str__(self):
+        return (f"{self.direction} {self.revision} "
+                f"{self.declaration.what}: "
+                f"{self.declaration.consequence(self.rows)}")
+
+
+class _LiveSchema:
+    """The tables and columns the database has now, less those that an
+    earlier step of the plan drops (their values are counted there)."""
+
+    def __init__(self, connection):
+        self._inspector = sa.inspect(connection)
+        self._columns = {}
+        self._gone = set()
+
+    def has_table(self, table):
+        return (("table", table, None) not in self._gone
+                and self._inspector.has_table(table))
+
+    def has_column(self, table, column):
+        if not self.has_table(table):
+            return False
+        if ("column", table, column) in self._gone:
+            return False
+        if table not in self._columns:
+            self._columns[table] = {
+                c["name"] for c in self._inspector.get_columns(table)}
+        return column in self._columns[table]
+
+    def drop(self, declaration):
+        self._gone |= {key for key in declaration.covers()
+                       if key[0] != "narrow"}
+
+
+def assess(connection, steps):
+    """The losses that running ``steps`` would cause on this database.
+
+    ``steps`` is the ordered plan: (Script or revision id, "upgrade" or
+    "downgrade") pairs. Only SELECT COUNT(*) queries run. A table or
+    column that does not exist now loses nothing: if an earlier step of
+    the plan adds it, it arrives empty.
+    """
+    live = _LiveSchema(connection)
+    losses = []
+    for revision, direction in steps:
+        revision = getattr(revision, "revision", revision)
+        for declaration in declared(revision, direction):
+            rows = declaration.count(connection, live)
+            if rows:
+                losses.append(Loss(revision, direction, declaration, rows))
+        for declaration in declared(revision, direction):
+            live.drop(declaration)
+    return losses
+
+
+def plan(config, heads, target, direction):
+    """The steps an upgrade or downgrade to ``target`` runs, in order.
+
+    The same walk Alembic's own command makes from the recorded heads,
+    so "+1", "-2", "base" and partial ids mean what they mean there.
+    """
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(config)
+    if direction == UPGRADE:
+        return steps_of(script._upgrade_revs(target, heads))
+    return steps_of(script._downgrade_revs(target, heads))
+
+
+def steps_of(migration_steps):
+    """(revision id, direction) pairs of Alembic's migration steps."""
+    return [(step.revision.revision,
+             UPGRADE if step.is_upgrade else DOWNGRADE)
+            for step in migration_steps]
+
+
+def warn(message):
+    """One ``WARNING: ...`` line on stderr, where the tool reports."""
+    sys.stderr.write(f"WARNING: {' '.join(str(message).split())}\n")
+
+
+def review(connection, steps, target, force=False):
+    """Report what ``steps`` would destroy, before any of them runs.
+
+    Each loss is a warning, and upgrades proceed (deployment automation
+    must keep working); a downgrade step that would lose data raises
+    instead, having changed nothing, unless ``force``. Returns the losses.
+    """
+    from solum_db_manage import errors
+
+    losses = assess(connection, steps)
+    refused = [str(loss) for loss in losses if loss.direction == DOWNGRADE]
+    if refused and not force:
+        raise errors.SolumDBManageError(
+            f"downgrade to {target} would lose data, so nothing was "
+            f"changed: {'; '.join(refused)}. Run it again with --force to "
+            f"downgrade anyway (values too long for a narrowed column are "
+            f"then cut to fit)")
+    for loss in losses:
+        warn(loss)
+    return losses
+
+
+# --- cutting values before a column is narrowed ---------------------------
+
+
+def _text_length(type_):
+    """Characters a column type holds; None for unbounded text."""
+    if isinstance(type_, sa.Text) or not isinstance(type_, sa.String):
+        return None
+    return type_.length
+
+
+def cut_before_narrowing(table, column, type_, existing_type):
+    """In a migration step, before a column's type changes: cut the values
+    ``type_`` cannot hold, where the command accepted that loss (the
+    ``truncate`` attribute of its config). Offline, nothing is done."""
+    from alembic import context, op
+
+    if (context.is_offline_mode()
+            or not context.config.attributes.get("truncate")):
+        return 0
+    return cut_to_fit(op.get_bind(), table, column, type_, existing_type)
+
+
+def cut_to_fit(connection, table, column, type_, existing_type):
+    """Cut values that ``type_`` is too short for; return how many.
+
+    Nothing is done unless ``type_`` is a VARCHAR shorter than
+    ``existing_type``. MySQL's strict mode would otherwise fail the
+    ALTER half-way through a downgrade, and PostgreSQL always would.
+    """
+    length = _text_length(type_)
+    if length is None or not isinstance(existing_type, sa.String):
+        return 0
+    existing = _text_length(existing_type)
+    if existing is not None and existing <= length:
+        return 0
+    target = sa.column(column)
+    cut = connection.execute(
+        sa.update(sa.table(table, target))
+        .values({column: sa.func.substr(target, 1, length)})
+        .where(_char_length(target) > length))
+    count = cut.rowcount
+    if count:
+        values = "1 value" if count == 1 else f"{count} values"
+        warn(f"cut {values} of {table}.{column} to {length} characters")
+    return count
