@@ -7,6 +7,7 @@
 import glob
 import logging
 import os
+import re
 import sys
 import traceback
 
@@ -42,6 +43,39 @@ def _add_sql(parser):
              "START:END is accepted as the revision.")
 
 
+def _add_lock_options(parser):
+    parser.add_argument(
+        "--lock-timeout", type=_seconds, default=300, metavar="SECONDS",
+        help="How long to wait for the migration lock while another run "
+             "holds it; then give up, changing nothing, with exit status "
+             "7 (default: %(default)s).")
+    parser.add_argument(
+        "--lock-lease", type=_seconds, default=120, metavar="SECONDS",
+        help="On a Galera cluster, how long a lock taken through another "
+             "node outlives its holder if that one dies; must exceed the "
+             "longest single schema change (default: %(default)s). "
+             "Elsewhere the lock is freed as soon as its holder dies.")
+    parser.add_argument(
+        "--ddl-lock-timeout", type=_seconds, default=30, metavar="SECONDS",
+        help="How long one migration statement may wait for a table lock "
+             "held by another session (a long transaction) before the "
+             "run stops, instead of freezing the table for the service "
+             "(default: %(default)s).")
+
+
+def _seconds(text):
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 86400 * 7:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds (0 to 604800), got {text!r}")
+    return value
+
+
 def _add_verbose(parser):
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="Show more detail.")
@@ -53,16 +87,31 @@ def _add_command_parsers(subparsers):
 
     command("version", "Print the current database revision.")
 
+    parser = command(
+        "check", "Say what state the database is in (read-only); the exit "
+                 "status tells: 0 at head, 3 upgrade needed, 4 newer than "
+                 "this code, 5 not version-tracked, 6 schema mismatch, 7 "
+                 "a migration running or interrupted, 1 error.")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="Print the findings as one JSON object.")
+
     parser = command("upgrade", "Upgrade the database to a later revision.")
     _add_revision(parser, "Target revision or release name (default: "
                           "head); +N for N revisions up.", default="head")
     _add_sql(parser)
+    _add_lock_options(parser)
 
     parser = command("downgrade",
                      "Revert the database to an earlier revision.")
     _add_revision(parser, "Target revision or release name (required); -N "
                           "for N revisions down; base drops every table.")
     _add_sql(parser)
+    _add_lock_options(parser)
+    parser.add_argument(
+        "--force", action="store_true",
+        help="Downgrade even where data would be lost: dropped values "
+             "go, and values too long for a narrowed column are cut.")
 
     parser = command("stamp", "Record a revision without running any "
                               "migration (e.g. stamp icehouse).")
@@ -71,6 +120,7 @@ def _add_command_parsers(subparsers):
     parser.add_argument(
         "--purge", action="store_true",
         help="Empty the version table before stamping.")
+    _add_lock_options(parser)
 
     parser = command("revision", "Create a new migration script "
                                  "(developers only).")
@@ -99,14 +149,22 @@ def _add_command_parsers(subparsers):
 
 
 def _run_command(name, args, config):
+    """Run one command; return its exit status."""
     from solum_db_manage import migration
 
+    if hasattr(args, "lock_timeout"):
+        config.attributes.update(
+            lock_timeout=args.lock_timeout, lock_lease=args.lock_lease,
+            ddl_lock_timeout=args.ddl_lock_timeout)
     if name == "version":
         migration.version(config)
+    elif name == "check":
+        return migration.check(config, as_json=args.json)
     elif name == "upgrade":
         migration.upgrade(config, args.revision, sql=args.sql)
     elif name == "downgrade":
-        migration.downgrade(config, args.revision, sql=args.sql)
+        migration.downgrade(config, args.revision, sql=args.sql,
+                            force=args.force)
     elif name == "stamp":
         migration.stamp(config, args.revision, sql=args.sql,
                         purge=args.purge)
@@ -124,6 +182,7 @@ def _run_command(name, args, config):
         migration.branches(config, verbose=args.verbose)
     elif name == "show":
         migration.show(config, args.revision)
+    return errors.EXIT_OK
 
 
 # Commands that work from the scripts alone, without a database.
@@ -233,8 +292,8 @@ def _main(argv, redact, state):
     if _needs_url(name, args):
         url = _connection_url(conf)
         redact.add_url(url)
-    _run_command(name, args, migration.make_config(url, stdout=sys.stdout))
-    return errors.EXIT_OK
+    return _run_command(name, args,
+                        migration.make_config(url, stdout=sys.stdout))
 
 
 def _error(message):
@@ -262,7 +321,37 @@ def _describe(error):
         if isinstance(error, exc.DBAPIError):
             # _error() folds the lines; the statement is cut once folded.
             statement = " ".join((error.statement or "").split())[:200]
+            if _is_lock_wait_timeout(error):
+                return _lock_wait_message(statement)
             return f"database error: {error.orig} [SQL: {statement}]"
         return f"database error: {error}"
     return (f"unexpected {type(error).__name__}: {error} (run with --debug "
             f"for the traceback)")
+
+
+# The statement's table: what a lock wait names.
+_TABLE_OF_STATEMENT = re.compile(
+    r"^(?:ALTER TABLE|UPDATE|INSERT INTO|DELETE FROM|DROP TABLE"
+    r"(?: IF EXISTS)?|CREATE (?:UNIQUE )?INDEX \S+ ON|CREATE TABLE"
+    r"(?: IF NOT EXISTS)?|RENAME TABLE)\s+[`\"]?(\w+)", re.IGNORECASE)
+
+
+def _is_lock_wait_timeout(error):
+    """MySQL's 1205 (lock_wait_timeout), PostgreSQL's 55P03."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "55P03":
+        return True
+    args = getattr(orig, "args", None) or (None,)
+    return args[0] == 1205
+
+
+def _lock_wait_message(statement):
+    match = _TABLE_OF_STATEMENT.match(statement)
+    table = f"table {match[1]}" if match else "a table"
+    return (f"a migration statement waited longer than --ddl-lock-timeout "
+            f"for a lock on {table}, held by another session (a long "
+            f"transaction?); that statement did not run and nothing of it "
+            f"was applied (on PostgreSQL its whole revision was rolled "
+            f"back). Revisions finished before it stay applied: "
+            f"'solum-db-manage check' tells where the database is. Run the "
+            f"command again once the table is free. [SQL: {statement}]")

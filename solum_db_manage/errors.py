@@ -1,15 +1,27 @@
 """The errors solum-db-manage reports; main() turns them into exit codes."""
 
-# Exit statuses, documented in README.rst and the man page.
+# Exit statuses, documented in README.rst and the man page. ``check``
+# uses 0 and 3-7 for what it finds; every command uses 1, 2 and 130.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_BEHIND = 3      # upgrade needed: behind, or an empty database
+EXIT_NEWER = 4       # the database records a revision unknown here
+EXIT_UNTRACKED = 5   # Solum tables without version tracking
+EXIT_MISMATCH = 6    # the schema is not the one the revision records
+EXIT_LOCKED = 7      # a migration is running, or was interrupted
+EXIT_INTERRUPTED = 130
 
 
 class SolumDBManageError(Exception):
     """An expected failure: reported as one ``ERROR:`` line, no traceback."""
 
     exit_code = EXIT_ERROR
+
+    def __init__(self, message, exit_code=None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class UsageError(SolumDBManageError):
@@ -20,3 +32,9 @@ class UsageError(SolumDBManageError):
 
 class ConfigError(SolumDBManageError):
     """The configuration is missing or unusable."""
+
+
+class LockTimeout(SolumDBManageError):
+    """Another run held the migration lock for longer than we waited."""
+
+    exit_code = EXIT_LOCKED

@@ -5,9 +5,12 @@ values; release names are accepted wherever a revision is.
 """
 
 import contextlib
+import logging
 import sys
 
-from solum_db_manage import errors, guards, releases
+from solum_db_manage import errors, releases
+
+LOG = logging.getLogger("solum_db_manage")
 
 SCRIPT_LOCATION = "solum_db_manage:alembic_migrations"
 
@@ -75,37 +78,89 @@ def create_engine(url):
             f"the database driver for {parsed.drivername} is not "
             f"installed: {error}{hint}") from None
     if engine.dialect.name == "mysql":
-        event.listen(engine, "connect", _set_traditional_sql_mode)
+        event.listen(engine, "connect", _prepare_mysql_session)
+    elif engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_own_transactions)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _set_traditional_sql_mode(dbapi_connection, connection_record):
+def _sqlite_own_transactions(dbapi_connection, connection_record):
+    # Python's sqlite3 commits before every DDL statement on its own, so a
+    # revision failing half-way would stay half-applied. Take over: no
+    # implicit transactions, and BEGIN where SQLAlchemy begins one.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection):
+    options = connection.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN")
+
+
+def _prepare_mysql_session(dbapi_connection, connection_record):
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("SET SESSION sql_mode = 'TRADITIONAL'")
+        # On a Galera node, read what other nodes committed before us.
+        cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cursor.fetchone()
+        if row and str(row[1]).upper() == "ON":
+            cursor.execute("SET SESSION wsrep_sync_wait = 1")
     finally:
         cursor.close()
 
 
+def open_connection(engine, **options):
+    """Connect, turning a refusal into one clear error."""
+    from sqlalchemy import exc
+
+    try:
+        connection = engine.connect()
+    except exc.DBAPIError as error:
+        raise errors.SolumDBManageError(
+            f"cannot connect to the database "
+            f"{engine.url.render_as_string(hide_password=True)}: "
+            f"{error.orig}") from error
+    if options:
+        connection.execution_options(**options)
+    return connection
+
+
+def _limit_lock_waits(connection, seconds):
+    """Bound how long one statement waits for a lock (issue: DDL waits)."""
+    name = connection.dialect.name
+    if name == "mysql":
+        connection.exec_driver_sql(
+            f"SET SESSION lock_wait_timeout = {int(seconds)}, "
+            f"innodb_lock_wait_timeout = {int(seconds)}")
+    elif name == "postgresql":
+        connection.exec_driver_sql(
+            f"SET SESSION lock_timeout = '{int(seconds * 1000)}ms'")
+    else:
+        return
+    connection.commit()
+
+
 @contextlib.contextmanager
-def connect(config):
+def connect(config, read_only=False):
     """Open the connection that env.py runs on, through config.attributes.
 
     Whatever the commands leave in a transaction is committed when they
-    succeed and rolled back when they fail.
+    succeed and rolled back when they fail. ``read_only`` commands do not
+    create a SQLite file that does not exist: they read an empty database
+    instead.
     """
-    from sqlalchemy import exc
-
-    engine = create_engine(config.attributes["url"])
+    url = config.attributes["url"]
+    if read_only and _missing_sqlite_file(url):
+        config.attributes["missing_file"] = parse_url(url).database
+        url = "sqlite://"
+    engine = create_engine(url)
     try:
-        try:
-            connection = engine.connect()
-        except exc.DBAPIError as error:
-            raise errors.SolumDBManageError(
-                f"cannot connect to the database "
-                f"{engine.url.render_as_string(hide_password=True)}: "
-                f"{error.orig}") from error
-        with connection:
+        with open_connection(engine) as connection:
+            seconds = config.attributes.get("ddl_lock_timeout")
+            if seconds:
+                _limit_lock_waits(connection, seconds)
             config.attributes["connection"] = connection
             try:
                 yield connection
@@ -115,6 +170,42 @@ def connect(config):
                 config.attributes.pop("connection", None)
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url):
+    import os
+
+    parsed = parse_url(url)
+    path = parsed.database
+    return (parsed.get_backend_name() == "sqlite" and bool(path)
+            and path != ":memory:" and not path.startswith("file:")
+            and not os.path.exists(path))
+
+
+@contextlib.contextmanager
+def locked(config, command):
+    """Hold the migration lock, then connect: see lock.py."""
+    from solum_db_manage import lock
+
+    held = lock.MigrationLock(
+        config.attributes["url"], command,
+        timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
+        lease=config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+        report=_report)
+    with held.held():
+        config.attributes["lock"] = held
+        try:
+            with connect(config) as connection:
+                yield connection, held
+        finally:
+            config.attributes.pop("lock", None)
+
+
+def _report(line):
+    if line.startswith("WARNING"):
+        LOG.warning(line)
+    else:
+        LOG.info(line)
 
 
 def current_heads(connection):
@@ -144,37 +235,105 @@ def require_revision(command, revision):
 
 
 def version(config):
-    """Print the current database revision, as the original did."""
-    with connect(config) as connection:
-        heads = current_heads(connection)
+    """Print the current database revision, as the original did.
+
+    A note on stderr says what ``check`` would find, where the version
+    alone misleads (no tracking, an unknown revision, a run going on).
+    """
+    from solum_db_manage import diagnose
+
+    with connect(config, read_only=True) as connection:
+        found = diagnose.diagnose(config, connection, schema=False)
     described = []
-    for head in heads:
+    for head in found.recorded:
         release = releases.describe(head)
         described.append(f"{head} ({release})" if release else head)
     config.print_stdout(
         "Current DB revision is %s", ", ".join(described) or "None")
+    if found.state in ("newer", "untracked", "locked", "interrupted"):
+        LOG.warning(" ".join(found.lines()))
+
+
+def check(config, as_json=False):
+    """Print the database's state; return its exit status (see errors)."""
+    import json
+
+    from solum_db_manage import diagnose
+
+    with connect(config, read_only=True) as connection:
+        found = diagnose.diagnose(config, connection)
+    missing = config.attributes.get("missing_file")
+    if missing:
+        found.notes.append(
+            f"The SQLite file {missing} does not exist (yet); 'upgrade "
+            f"head' creates it.")
+    if as_json:
+        config.print_stdout(json.dumps(found.as_dict(), sort_keys=True))
+    else:
+        for line in found.lines():
+            config.print_stdout(line)
+    return found.status
+
+
+def _refuse(found, command):
+    """Stop before a command that cannot go well from this state."""
+    if (found.state in ("newer", "untracked", "mismatch")
+            and command not in found.allows):
+        raise errors.SolumDBManageError(
+            f"{command} refused, nothing was changed: "
+            + " ".join(found.lines()), exit_code=found.status)
+    if found.state == "interrupted":
+        LOG.warning("WARNING: %s Completing it.", found.lock.describe()
+                    if found.lock else found.message)
+
+
+def _nothing_to_do(config, connection):
+    heads = current_heads(connection)
+    at = ", ".join(f"{h} ({releases.describe(h)})" if releases.describe(h)
+                   else h for h in heads) or "base (no version)"
+    config.print_stdout(
+        "Nothing to do: the database is already at %s.", at)
 
 
 def upgrade(config, revision="head", sql=False):
-    """Upgrade the database to a later revision."""
+    """Upgrade the database to a later revision, holding the lock."""
     from alembic import command
+
+    from solum_db_manage import dataloss, diagnose
 
     revision = releases.resolve(revision)
     if sql:
         _check_offline(config)
         command.upgrade(config, revision, sql=True)
         return
-    with connect(config) as connection:
-        guards.check_upgrade(connection, current_heads(connection))
+    with locked(config, f"upgrade {revision}") as (connection, held):
+        found = diagnose.diagnose(config, connection, models=False,
+                                  own_lock=held.token,
+                                  previous=held.previous)
+        _refuse(found, "upgrade")
+        script = diagnose.script_directory(config)
+        steps = script._upgrade_revs(revision, tuple(found.recorded))
+        dataloss.review(connection, dataloss.steps_of(steps), revision)
+        # Cut values a narrowed column cannot hold, as warned.
+        config.attributes["truncate"] = True
         # End the transaction the checks' reads began: Alembic commits
         # each revision on its own only on a connection not in one.
         connection.rollback()
+        if not steps:
+            _nothing_to_do(config, connection)
+            return
+        held.changing = True
         command.upgrade(config, revision)
 
 
-def downgrade(config, revision, sql=False):
-    """Revert the database to an earlier revision."""
+def downgrade(config, revision, sql=False, force=False):
+    """Revert the database to an earlier revision, holding the lock.
+
+    A downgrade that would lose data is refused unless ``force``.
+    """
     from alembic import command
+
+    from solum_db_manage import dataloss, diagnose
 
     require_revision("downgrade", revision)
     revision = releases.resolve(revision)
@@ -182,20 +341,45 @@ def downgrade(config, revision, sql=False):
         _check_offline(config)
         command.downgrade(config, revision, sql=True)
         return
-    with connect(config):
+    with locked(config, f"downgrade {revision}") as (connection, held):
+        found = diagnose.diagnose(config, connection, models=False,
+                                  own_lock=held.token,
+                                  previous=held.previous)
+        _refuse(found, "downgrade")
+        script = diagnose.script_directory(config)
+        steps = script._downgrade_revs(revision, tuple(found.recorded))
+        dataloss.review(connection, dataloss.steps_of(steps), revision,
+                        force=force)
+        config.attributes["truncate"] = force
+        connection.rollback()
+        if not steps:
+            _nothing_to_do(config, connection)
+            return
+        held.changing = True
         command.downgrade(config, revision)
 
 
 def stamp(config, revision, sql=False, purge=False):
-    """Record a revision in the database without running migrations."""
+    """Record a revision without running migrations, holding the lock."""
     from alembic import command
+
+    from solum_db_manage import diagnose
 
     require_revision("stamp", revision)
     revision = releases.resolve(revision)
     if sql:
         command.stamp(config, revision, sql=True, purge=purge)
         return
-    with connect(config):
+    with locked(config, f"stamp {revision}") as (connection, held):
+        script = diagnose.script_directory(config)
+        wanted = {rev.revision for rev in script.get_revisions(revision)
+                  if rev is not None}
+        recorded = set(current_heads(connection))
+        connection.rollback()
+        if wanted == recorded:
+            _nothing_to_do(config, connection)
+            return
+        held.changing = True
         command.stamp(config, revision, purge=purge)
 
 
@@ -217,7 +401,7 @@ def current(config, verbose=False):
     """Print the revision(s) the database records, as Alembic does."""
     from alembic import command
 
-    with connect(config):
+    with connect(config, read_only=True):
         command.current(config, verbose=verbose)
 
 

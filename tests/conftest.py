@@ -5,11 +5,18 @@ SOLUM_TEST_MYSQL_URL and SOLUM_TEST_POSTGRESQL_URL (defaults: root on
 127.0.0.1:3306, postgres on 127.0.0.1:5432). A server that is not reachable
 skips its tests, unless SOLUM_TEST_REQUIRE_BACKENDS names it: then they
 fail. Every test gets a database of its own, dropped afterwards.
+
+A MariaDB Galera cluster is opportunistic too, but no part of BACKENDS:
+its nodes' server URLs come from SOLUM_TEST_GALERA_URLS (comma-separated,
+one per node, as ``tools/galera-cluster start`` prints them); the
+``galera`` and ``galera_db`` fixtures skip without it, or fail where
+SOLUM_TEST_REQUIRE_BACKENDS names galera.
 """
 
 import contextlib
 import dataclasses
 import os
+import time
 import uuid
 
 import pytest
@@ -132,6 +139,116 @@ def engine(db_url):
     engine = sa.create_engine(url, connect_args=connect_args)
     yield engine
     engine.dispose()
+
+
+GALERA_NODES = 3
+
+
+def galera_urls():
+    """The Galera nodes' server URLs, from SOLUM_TEST_GALERA_URLS."""
+    urls = os.environ.get("SOLUM_TEST_GALERA_URLS", "")
+    return [url.strip() for url in urls.split(",") if url.strip()]
+
+
+def galera_engine(url):
+    """An autocommit engine on one node that keeps no connection."""
+    return sa.create_engine(
+        migration.parse_url(url), poolclass=sa.pool.NullPool,
+        isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+def _galera_problem(urls):
+    """Why the cluster cannot be used, or None."""
+    if not urls:
+        return ("SOLUM_TEST_GALERA_URLS is not set (tools/galera-cluster "
+                "start starts a cluster and prints it)")
+    if len(urls) != GALERA_NODES:
+        return (f"SOLUM_TEST_GALERA_URLS names {len(urls)} servers; the "
+                f"Galera tests need {GALERA_NODES}")
+    for number, url in enumerate(urls, 1):
+        shown = migration.parse_url(url).render_as_string()
+        try:
+            engine = galera_engine(url)
+            try:
+                with engine.connect() as connection:
+                    status = dict(connection.execute(sa.text(
+                        "SHOW GLOBAL STATUS LIKE 'wsrep\\_%'")).all())
+            finally:
+                engine.dispose()
+        except Exception as error:  # any failure means: not reachable
+            reason = " ".join(str(error).split())[:300]
+            return f"node {number} ({shown}) not reachable: {reason}"
+        state = (status.get("wsrep_cluster_size"), status.get("wsrep_ready"),
+                 status.get("wsrep_local_state_comment"))
+        if state != (str(GALERA_NODES), "ON", "Synced"):
+            return (f"node {number} ({shown}) not synced: "
+                    f"wsrep_cluster_size={state[0]} wsrep_ready={state[1]} "
+                    f"wsrep_local_state_comment={state[2]}")
+    return None
+
+
+@pytest.fixture
+def galera():
+    """The Galera nodes' server URLs, once all answer and are synced.
+
+    Skips with the reason where the cluster is not configured, not
+    reachable or not synced (wsrep_cluster_size=3); fails instead where
+    SOLUM_TEST_REQUIRE_BACKENDS names galera.
+    """
+    urls = galera_urls()
+    problem = _galera_problem(urls)
+    if problem is not None:
+        message = f"galera cluster not usable: {problem}"
+        if "galera" in required_backends():
+            pytest.fail(
+                f"{message} (required by SOLUM_TEST_REQUIRE_BACKENDS)")
+        pytest.skip(message)
+    return urls
+
+
+def _wait_for_database(url, name, timeout=30):
+    """Until the node at url sees database name (read with sync wait)."""
+    engine = galera_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET SESSION wsrep_sync_wait = 1")
+            deadline = time.monotonic() + timeout
+            while not connection.execute(
+                    sa.text("SELECT COUNT(*) FROM information_schema.schemata"
+                            " WHERE schema_name = :name"),
+                    {"name": name}).scalar():
+                if time.monotonic() > deadline:
+                    pytest.fail(f"database {name} created on node 1 not "
+                                f"visible after {timeout}s on {url}")
+                time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def galera_db(galera):
+    """A new utf8mb4 database on the cluster: its URL on each node.
+
+    Created through node 1, yielded once every other node sees it, dropped
+    afterwards (through node 1). The database name is the same in every
+    URL; only the server differs.
+    """
+    name = f"solum_test_{uuid.uuid4().hex[:12]}"
+    first = galera_engine(galera[0])
+    try:
+        with first.connect() as connection:
+            connection.exec_driver_sql(
+                f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        try:
+            for url in galera[1:]:
+                _wait_for_database(url, name)
+            yield [migration.parse_url(url).set(database=name)
+                   .render_as_string(hide_password=False) for url in galera]
+        finally:
+            with first.connect() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE {name}")
+    finally:
+        first.dispose()
 
 
 @dataclasses.dataclass

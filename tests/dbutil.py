@@ -12,6 +12,8 @@ import re
 import sqlalchemy as sa
 
 VERSION_TABLE = "alembic_version"
+# The migration lock's table: the tool's own, not part of Solum's schema.
+LOCK_TABLE = "solum_db_manage_lock"
 
 
 def _type_string(engine, column):
@@ -39,7 +41,8 @@ def snapshot(engine, include_version_table=False):
     schema = {}
     with engine.connect() as connection:
         for table in sorted(inspector.get_table_names()):
-            if table == VERSION_TABLE and not include_version_table:
+            if table == LOCK_TABLE or (
+                    table == VERSION_TABLE and not include_version_table):
                 continue
             if engine.dialect.name == "mysql":
                 columns = _mysql_columns(connection, table)
@@ -77,7 +80,7 @@ def mysql_create_tables(engine):
             "SHOW TABLES")]
         created = {}
         for table in sorted(tables):
-            if table != VERSION_TABLE:
+            if table not in (VERSION_TABLE, LOCK_TABLE):
                 text = connection.exec_driver_sql(
                     f"SHOW CREATE TABLE `{table}`").one()[1]
                 created[table] = re.sub(r" AUTO_INCREMENT=\d+", "", text)

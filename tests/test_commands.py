@@ -494,13 +494,25 @@ def test_pre_squash_revision_of_the_man_page_is_an_error(
     assert dbutil.version_rows(engine) == [HEAD]
 
 
+# 112cfe038dd3 is the last revision before e5f2e8af3b8 makes (app_id,
+# wf_id) unique in workflow: two such rows make that step fail, as real
+# data would.
+BEFORE_UNIQUE = "112cfe038dd3"
+DUPLICATE_WORKFLOWS = (
+    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
+    "VALUES ('wf-1', false, 'app-1', 1)",
+    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
+    "VALUES ('wf-2', false, 'app-1', 1)",
+)
+
+
 def test_failing_migration_is_one_error_line(solum, db_url, engine):
-    # The first revision creates "plan"; a table in the way makes it fail.
-    execute(engine, "CREATE TABLE plan (id INTEGER PRIMARY KEY)")
+    assert solum("upgrade", BEFORE_UNIQUE, url=db_url).code == 0
+    execute(engine, *DUPLICATE_WORKFLOWS)
     line = assert_one_error(solum("upgrade", url=db_url))
     assert line.startswith("ERROR: database error: ")
-    assert "plan" in line
-    assert dbutil.version_rows(engine) == []
+    assert "workflow" in line
+    assert dbutil.version_rows(engine) == [BEFORE_UNIQUE]
 
 
 @pytest.mark.parametrize("url", [
@@ -665,17 +677,18 @@ def test_password_in_an_odd_url_is_hidden(solum, url):
 def test_failed_step_keeps_the_steps_before_it(solum, db_url, engine):
     """Each revision is committed on its own, on every backend.
 
-    A table in the way of 390c6c4aa97b makes the run fail there: the
-    revisions before it stay applied and recorded, and once the obstacle
+    Duplicate rows make e5f2e8af3b8 fail: 112cfe038dd3, run before it in
+    the same command, stays applied and recorded, and once the duplicate
     is gone the same command carries on.
     """
-    execute(engine, "CREATE TABLE workflow (id INTEGER PRIMARY KEY)")
+    assert solum("upgrade", "390c6c4aa97b", url=db_url).code == 0
+    execute(engine, *DUPLICATE_WORKFLOWS)
     line = assert_one_error(solum("upgrade", "head", url=db_url))
     assert "workflow" in line
-    assert dbutil.version_rows(engine) == ["43df309dbf3f"]
+    assert dbutil.version_rows(engine) == [BEFORE_UNIQUE]
     assert solum("version", url=db_url).out == (
-        "Current DB revision is 43df309dbf3f\n")
-    execute(engine, "DROP TABLE workflow")
+        f"Current DB revision is {BEFORE_UNIQUE}\n")
+    execute(engine, "DELETE FROM workflow WHERE id = 'wf-2'")
     assert solum("upgrade", "head", url=db_url).code == 0
     assert dbutil.version_rows(engine) == [HEAD]
 

@@ -49,7 +49,14 @@ def run_ok(solum, *args, url):
 def all_rows(engine):
     return {table: dbutil.rows(engine, table)
             for table in sorted(sa.inspect(engine).get_table_names())
-            if table != dbutil.VERSION_TABLE}
+            if table not in (dbutil.VERSION_TABLE, dbutil.LOCK_TABLE)}
+
+
+def repair_commands(text):
+    """The commands after "To repair, run:", without the program name."""
+    listed = text.split("To repair, run: ", 1)[1].splitlines()[0]
+    return [step.replace("solum-db-manage ", "", 1)
+            for step in listed.split("; then ")]
 
 
 def comparable(snapshot, ordered):
@@ -260,8 +267,9 @@ def test_upgrade_without_stamp_refuses_and_changes_nothing(
     engine = open_engine(db_url)
     schema = dbutil.snapshot(engine, include_version_table=True)
     result = solum("upgrade", "head", url=db_url)
-    assert result.code != 0
-    assert "stamp icehouse" in result.err.splitlines()[-1]
+    assert result.code == 6
+    assert repair_commands(result.err.splitlines()[-1]) == [
+        "stamp icehouse", "upgrade head"]
     assert dbutil.snapshot(engine, include_version_table=True) == schema
     assert dbutil.version_rows(engine) == [legacy.LEGACY_REVISION]
 
@@ -273,8 +281,8 @@ def test_database_left_at_juno_by_a_failed_upgrade_recovers(
 
     Both the original's final chain and this one stop at 27dff58cbc65 and
     leave 438cd6d1c655 recorded (section 6, last paragraph); then ``stamp
-    icehouse`` + ``upgrade head`` would recreate userlogs. The way on:
-    complete 498adc6185ae, then record where the chain really stopped.
+    icehouse`` + ``upgrade head`` completes it, since every step is safe
+    to re-run: exactly what ``upgrade`` (refusing) and ``check`` print.
     """
     legacy.build(db_url, form)
     engine = open_engine(db_url)
@@ -288,18 +296,19 @@ def test_database_left_at_juno_by_a_failed_upgrade_recovers(
     schema = dbutil.snapshot(engine, include_version_table=True)
 
     refused = solum("upgrade", "head", url=db_url)
-    assert refused.code == 1
+    assert refused.code == 6    # the schema is not the recorded revision's
     last = refused.err.splitlines()[-1]
-    assert last.startswith("ERROR: the database records revision "
-                           "438cd6d1c655"), last
-    assert ("'solum-db-manage stamp icehouse', 'solum-db-manage upgrade "
-            "498adc6185ae', 'solum-db-manage stamp 438cd6d1c655'") in last
+    assert last.startswith("ERROR: upgrade refused, nothing was changed: "
+                           "The database records revision 438cd6d1c655"), last
+    assert "column plan.deploy_keys_uri is missing" in last
     assert dbutil.snapshot(engine, include_version_table=True) == schema
-
-    run_ok(solum, "stamp", "icehouse", url=db_url)
-    run_ok(solum, "upgrade", "498adc6185ae", url=db_url)
-    run_ok(solum, "stamp", "438cd6d1c655", url=db_url)
-    run_ok(solum, "upgrade", "head", url=db_url)
+    checked = solum("check", url=db_url)
+    assert checked.code == 6
+    repair = repair_commands(last)
+    assert repair == ["stamp icehouse", "upgrade head"]
+    assert repair == repair_commands(checked.out)
+    for command_line in repair:
+        run_ok(solum, *command_line.split(), url=db_url)
 
     fresh_url = new_db_url()
     run_ok(solum, "upgrade", "head", url=fresh_url)

@@ -3,9 +3,19 @@ offline (``--sql``) from the URL alone."""
 
 from alembic import context
 
-from solum_db_manage import models
+from solum_db_manage import diagnose, models
 
 config = context.config
+
+
+def _after_revision(ctx, step, heads, run_args):
+    """Between revisions: stop if the migration lock was lost; hooks."""
+    held = config.attributes.get("lock")
+    if held is not None:
+        held.verify()
+    hook = config.attributes.get("after_revision")
+    if hook is not None:
+        hook(ctx, step, heads, run_args)
 
 
 def _skip_empty_autogenerate(context, revision, directives):
@@ -35,7 +45,13 @@ def run_migrations_online():
         compare_type=True,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        # SQLite rolls DDL back too, once the connection lets it (see
+        # migration.create_engine): each revision is all or nothing.
+        transactional_ddl=(True if connection.dialect.name == "sqlite"
+                           else None),
         process_revision_directives=_skip_empty_autogenerate,
+        include_name=diagnose.include_name,
+        on_version_apply=_after_revision,
     )
     with context.begin_transaction():
         context.run_migrations()
