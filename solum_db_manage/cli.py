@@ -275,7 +275,17 @@ def _main(argv, redact, state):
     from oslo_log import log
 
     conf = build_conf()
-    conf(args=argv, project="solum", prog=PROG, version=_package_version())
+    try:
+        conf(args=argv, project="solum", prog=PROG,
+             version=_package_version())
+    except (UnicodeDecodeError, OSError) as error:
+        # oslo.config reads the files itself and lets these through.
+        named = getattr(error, "filename", None) or ", ".join(
+            _config_files_in(argv)) or "a configuration file"
+        reason = ("it is not UTF-8 text" if isinstance(
+            error, UnicodeDecodeError) else error.strerror or str(error))
+        raise errors.ConfigError(
+            f"configuration: cannot read {named}: {reason}") from error
     log.setup(conf, PROG)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(redact))
@@ -288,12 +298,36 @@ def _main(argv, redact, state):
 
     # Before the connection: a usage error is reported as one.
     migration.require_revision(name, getattr(args, "revision", None))
+    for value in (getattr(args, "revision", None),
+                  getattr(args, "rev_range", None)):
+        _require_text(value)
     url = None
     if _needs_url(name, args):
         url = _connection_url(conf)
         redact.add_url(url)
     return _run_command(name, args,
                         migration.make_config(url, stdout=sys.stdout))
+
+
+def _config_files_in(argv):
+    files = []
+    for at, arg in enumerate(argv):
+        if arg == "--config-file" and at + 1 < len(argv):
+            files.append(argv[at + 1])
+        elif arg.startswith("--config-file="):
+            files.append(arg.split("=", 1)[1])
+    return files
+
+
+def _require_text(value):
+    """A revision from a shell can hold bytes that are not text."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.UsageError(
+            "the revision is not valid text (UTF-8)") from None
 
 
 def _error(message):
@@ -304,8 +338,20 @@ def _describe(error):
     """One line that tells the user what went wrong."""
     if isinstance(error, errors.SolumDBManageError):
         return str(error)
+    if isinstance(error, (cfg.TemplateSubstitutionError,
+                          cfg.NoSuchOptError)):
+        # Not echoed: what follows the "$" may be part of a password.
+        return ("configuration: a value holds '$' followed by a name that "
+                "is no option (oslo.config substitutes $NAME); write '$$' "
+                "for a literal '$', for example in a password")
     if isinstance(error, cfg.Error):
         return f"configuration: {error}"
+    if _raised_in_alembic_script(error):
+        # Alembic's revision parser asserts instead of explaining.
+        text = " ".join(str(error).split())
+        return ("invalid revision or range: Alembic cannot read it ("
+                + (f"{type(error).__name__}: {text}" if text
+                   else type(error).__name__) + ")")
     module = type(error).__module__
     if module.startswith("alembic"):
         from alembic.script.revision import ResolutionError
@@ -327,6 +373,21 @@ def _describe(error):
         return f"database error: {error}"
     return (f"unexpected {type(error).__name__}: {error} (run with --debug "
             f"for the traceback)")
+
+
+def _raised_in_alembic_script(error):
+    """True for an unexpected error from Alembic's revision handling."""
+    if not isinstance(error, (AssertionError, ValueError, KeyError,
+                              AttributeError, TypeError)):
+        return False
+    frame = error.__traceback__
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if os.sep.join(("alembic", "script")) in filename or filename.endswith(
+                os.sep.join(("alembic", "command.py"))):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 # The statement's table: what a lock wait names.

@@ -335,9 +335,15 @@ def _between(live, first, second):
     return True
 
 
-def _downgrading(status):
+def _stopped(status, command):
+    """True if the lock says the last run of ``command`` did not finish.
+
+    Only then is a schema between two revisions read as one cut short: a
+    2014 schema recorded as 438cd6d1c655 also lacks just what
+    27dff58cbc65 drops, and must be stamped, not upgraded past.
+    """
     return status is not None and (status.record.command or "").startswith(
-        "downgrade")
+        command)
 
 
 def _diagnose_schema(script, connection, recorded, head, full, models,
@@ -364,7 +370,8 @@ def _diagnose_schema(script, connection, recorded, head, full, models,
     live = live_fingerprint(connection)
     before, expected, after = _neighbours(current)
     missing, extra = _differences(expected[1], live)
-    if missing and after and _between(live, expected[1], after[1]):
+    if (missing and after and _stopped(status, "upgrade")
+            and _between(live, expected[1], after[1])):
         found = _behind(script, recorded, head)
         found.differences = missing + extra
         found.notes.append(
@@ -373,7 +380,7 @@ def _diagnose_schema(script, connection, recorded, head, full, models,
             f"back): 'upgrade head' completes it, since every step is safe "
             f"to re-run.")
         return found
-    if missing and _downgrading(status) and _between(
+    if missing and _stopped(status, "downgrade") and _between(
             live, before[1], expected[1]):
         found = Diagnosis(
             MISMATCH,

@@ -194,7 +194,7 @@ class _SQLiteSession:
     renews = False
 
     def __init__(self, connection):
-        self.path = connection.engine.url.database
+        self.path = _sqlite_path(connection.engine.url.database)
         self.fd = None
 
     def node(self):
@@ -233,6 +233,15 @@ class _SQLiteSession:
             return True
         os.close(fd)
         return False
+
+
+def _sqlite_path(database):
+    """The file of a SQLite database name, URI filenames included."""
+    if database.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        return unquote(urlsplit(database).path)
+    return database
 
 
 def _session(connection):
@@ -310,7 +319,12 @@ class MigrationLock:
             if self._session is None:
                 yield self
                 return
-            self._acquire()
+            try:
+                self._acquire()
+            except BaseException:
+                if self._session_held:
+                    self._session.release()
+                raise
             try:
                 yield self
             except BaseException as error:
@@ -424,9 +438,10 @@ class MigrationLock:
                         raise
         except exc.DBAPIError as error:
             raise errors.SolumDBManageError(
-                f"cannot set up the migration lock table {LOCK_TABLE} (the "
+                f"cannot set up the migration lock table {LOCK_TABLE}: "
+                f"{error.orig} (where this is a permission error: the "
                 f"database user needs CREATE, INSERT and UPDATE on the "
-                f"database): {error.orig}") from error
+                f"database)") from error
 
     def _read_quietly(self):
         try:

@@ -42,7 +42,7 @@ def parse_url(url):
 
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         # Not echoed: a URL that does not parse may hide its password
         # from every pattern that masks one.
         raise errors.ConfigError(
@@ -115,13 +115,18 @@ def open_connection(engine, **options):
     """Connect, turning a refusal into one clear error."""
     from sqlalchemy import exc
 
+    where = engine.url.render_as_string(hide_password=True)
     try:
         connection = engine.connect()
     except exc.DBAPIError as error:
         raise errors.SolumDBManageError(
-            f"cannot connect to the database "
-            f"{engine.url.render_as_string(hide_password=True)}: "
-            f"{error.orig}") from error
+            f"cannot connect to the database {where}: {error.orig}"
+        ) from error
+    except (ValueError, TypeError) as error:
+        # A connection parameter of the wrong kind (connect_timeout=x).
+        raise errors.ConfigError(
+            f"cannot connect to the database {where}: a parameter of the "
+            f"connection URL is not valid: {error}") from error
     if options:
         connection.execution_options(**options)
     return connection
@@ -177,9 +182,11 @@ def _missing_sqlite_file(url):
 
     parsed = parse_url(url)
     path = parsed.database
+    # A missing directory stays an error: that path cannot be created.
     return (parsed.get_backend_name() == "sqlite" and bool(path)
             and path != ":memory:" and not path.startswith("file:")
-            and not os.path.exists(path))
+            and not os.path.exists(path)
+            and os.path.isdir(os.path.dirname(os.path.abspath(path))))
 
 
 @contextlib.contextmanager

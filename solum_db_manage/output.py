@@ -21,7 +21,8 @@ _QUERY_PASSWORD = re.compile(
 )
 
 # "user:password@" anywhere, to learn the password of a malformed URL.
-_ANY_CREDENTIALS = re.compile(r"[^:/@\s]+:(?P<password>[^@\s]+)@")
+# Not "scheme://user@": a URL without a password has none to learn.
+_ANY_CREDENTIALS = re.compile(r"[^:/@\s]+:(?!//)(?P<password>[^@\s]+)@")
 
 
 class Redactor:
