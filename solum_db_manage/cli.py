@@ -346,6 +346,9 @@ def _describe(error):
                 "for a literal '$', for example in a password")
     if isinstance(error, cfg.Error):
         return f"configuration: {error}"
+    if isinstance(error, UnicodeError):
+        return ("the command line or configuration holds bytes that are "
+                f"not UTF-8 text ({type(error).__name__})")
     if _raised_in_alembic_script(error):
         # Alembic's revision parser asserts instead of explaining.
         text = " ".join(str(error).split())

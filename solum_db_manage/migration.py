@@ -70,6 +70,11 @@ def create_engine(url):
         raise errors.ConfigError(
             f"unknown database type {parsed.drivername!r} in the "
             f"connection URL") from None
+    except (ValueError, TypeError) as error:
+        # A query parameter of the wrong kind (?connect_timeout=x).
+        raise errors.ConfigError(
+            f"a parameter of the connection URL is not valid: {error}"
+        ) from None
     except ImportError as error:
         hint = ""
         if parsed.get_backend_name() == "postgresql":
@@ -115,21 +120,29 @@ def open_connection(engine, **options):
     """Connect, turning a refusal into one clear error."""
     from sqlalchemy import exc
 
-    where = engine.url.render_as_string(hide_password=True)
     try:
         connection = engine.connect()
     except exc.DBAPIError as error:
         raise errors.SolumDBManageError(
-            f"cannot connect to the database {where}: {error.orig}"
-        ) from error
+            f"cannot connect to the database {_shown(engine.url)}: "
+            f"{error.orig}") from error
     except (ValueError, TypeError) as error:
         # A connection parameter of the wrong kind (connect_timeout=x).
         raise errors.ConfigError(
-            f"cannot connect to the database {where}: a parameter of the "
-            f"connection URL is not valid: {error}") from error
+            f"cannot connect to the database {_shown(engine.url)}: a "
+            f"parameter of the connection URL is not valid: {error}"
+        ) from error
     if options:
         connection.execution_options(**options)
     return connection
+
+
+def _shown(url):
+    """The URL without its password, for messages."""
+    try:
+        return url.render_as_string(hide_password=True)
+    except UnicodeError:
+        return "(a URL holding bytes that are not UTF-8)"
 
 
 def _limit_lock_waits(connection, seconds):

@@ -38,8 +38,13 @@ class Redactor:
                 self._add_secret(match["password"])
 
     def _add_secret(self, raw):
-        for secret in (raw, urllib.parse.unquote(raw),
-                       urllib.parse.quote(urllib.parse.unquote(raw), safe="")):
+        spellings = [raw, urllib.parse.unquote(raw)]
+        try:
+            spellings.append(
+                urllib.parse.quote(urllib.parse.unquote(raw), safe=""))
+        except UnicodeError:
+            pass    # bytes that are not UTF-8 have no URL-encoded spelling
+        for secret in spellings:
             # Shorter ones would mask revision ids and words; the URL
             # pattern above still masks them wherever a URL is printed.
             if len(secret) >= _MIN_SECRET:
