@@ -148,19 +148,26 @@ class Custom:
 
 # --- 5583c6e70156: triggers move from assemblies to plans -----------------
 
-# An assembly other than the newest (highest id) of its plan that has a
-# trigger: the upgrade copies only that newest one's values to the plan.
-_NEWER_TRIGGER_HOLDER = (
-    "EXISTS (SELECT 1 FROM assembly h WHERE h.plan_id = a.plan_id "
-    "AND h.trigger_id IS NOT NULL AND h.id > a.id)")
+# The upgrade copies to each plan the values of its newest (highest id)
+# assembly that has a trigger; the other assemblies' values are lost.
+# Each plan's newest assembly with a trigger, found in one pass (no
+# correlated subquery: assembly.plan_id has no index on SQLite and
+# PostgreSQL, and the count must stay linear on big tables).
+_NEWEST_HOLDERS = (
+    "(SELECT MAX(id) AS id FROM assembly WHERE trigger_id IS NOT NULL "
+    "AND plan_id IS NOT NULL GROUP BY plan_id)")
 
+# Every trigger but one per plan (and any of an assembly without a plan)
+# stays behind.
 _ASSEMBLY_TRIGGERS_LOST = (
-    "SELECT COUNT(*) FROM assembly a WHERE a.trigger_id IS NOT NULL "
-    f"AND {_NEWER_TRIGGER_HOLDER}")
+    "SELECT COUNT(*) - COUNT(DISTINCT plan_id) FROM assembly "
+    "WHERE trigger_id IS NOT NULL")
 
+# Only the newest holder's trust_id goes to the plan.
 _ASSEMBLY_TRUSTS_LOST = (
-    "SELECT COUNT(*) FROM assembly a WHERE a.trust_id IS NOT NULL "
-    f"AND (a.trigger_id IS NULL OR {_NEWER_TRIGGER_HOLDER})")
+    "SELECT (SELECT COUNT(*) FROM assembly WHERE trust_id IS NOT NULL) - "
+    "(SELECT COUNT(*) FROM assembly a JOIN " + _NEWEST_HOLDERS + " h "
+    "ON a.id = h.id WHERE a.trust_id IS NOT NULL)")
 
 # The downgrade gives a plan's values to its newest assembly; a plan
 # without assemblies keeps nothing.

@@ -13,6 +13,8 @@ drops, renames or reads is there (``has_*`` is True), and
 ``column_type`` is None; so the SQL printed is what that schema needs.
 """
 
+import contextlib
+
 import sqlalchemy as sa
 from alembic import context, op
 
@@ -179,3 +181,23 @@ def ensure_version_table_primary_key():
         return
     with op.batch_alter_table(table, schema=schema) as batch:
         batch.create_primary_key(f"{table}_pkc", ["version_num"])
+
+
+@contextlib.contextmanager
+def lookup_index(table, columns, name):
+    """An index that a data move's lookups need, for that move only.
+
+    MySQL indexes every foreign key itself. SQLite and PostgreSQL do not:
+    there, a correlated subquery per row would scan the whole table for
+    each row. One left behind by an interrupted run is built again.
+    """
+    if dialect_name() == "mysql":
+        yield
+        return
+    if not offline() and name in {
+            index["name"] for index in _inspector().get_indexes(table)}:
+        op.drop_index(name, table_name=table)
+    op.create_index(name, table, columns)
+    yield
+    op.drop_index(name, table_name=table)
+

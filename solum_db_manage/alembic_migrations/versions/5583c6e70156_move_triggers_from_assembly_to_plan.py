@@ -67,7 +67,9 @@ def upgrade():
         (sa.Column("username", sa.String(256)), None),
     ])
     if helpers.has_column("assembly", "trigger_id"):
-        op.execute(COPY_TO_PLANS)
+        with helpers.lookup_index("assembly", ["plan_id", "trigger_id"],
+                                  "ix_solum_tmp_assembly_plan_trigger"):
+            op.execute(COPY_TO_PLANS)
     helpers.drop_columns("assembly", "trigger_id", "trust_id")
 
 
