@@ -200,8 +200,10 @@ def main(argv):
     from alembic import command
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
 
-    backend = BACKENDS[backend_name](run_id="x", workdir="/tmp")
+    # Only for its SQL (identity queries); it creates no database.
+    backend = BACKENDS[backend_name](run_id="x", workdir=None)
     recorder = Recorder(backend, database, make_url(url).database)
     logging.getLogger("alembic.runtime.migration").addHandler(recorder)
     event.listen(sqlalchemy.engine.Engine, "before_cursor_execute",
@@ -238,7 +240,7 @@ def main(argv):
         sys.stderr.write(err.getvalue())
         return status
     # The data tables' identities at the end, for the last revision.
-    engine = backend.engine(database)
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
     with engine.connect() as connection:
         final = recorder._identity(connection.connection.dbapi_connection,
                                    DATA_TABLES)

@@ -196,12 +196,9 @@ def _needs_url(name, args):
 
 
 def _package_version():
-    from importlib import metadata
+    from solum_db_manage import __version__
 
-    try:
-        return metadata.version(PROG)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 def build_conf():
