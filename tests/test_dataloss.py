@@ -206,6 +206,79 @@ def test_assess_counts_what_the_trigger_move_loses_both_ways(db_url, engine):
         "plan.trigger_id": 1, "plan.trust_id": 1, "plan.username": 2}
 
 
+def _fill_for_the_move(engine):
+    """Plans and assemblies covering each case of the trigger move; the
+    values each plan must get: {plan id: (trigger, trust, username)}."""
+    for plan_id in range(1, 7):
+        insert(engine, "plan", id=plan_id)
+    rows = [
+        # plan 1: the newest holder (3) wins over 1 and 2; assembly 4
+        # is newer but has no trigger.
+        dict(id=1, plan_id=1, trigger_id="t1", trust_id="s1", username="u1"),
+        dict(id=3, plan_id=1, trigger_id="t3", trust_id=None, username="u3"),
+        dict(id=2, plan_id=1, trigger_id="t2", trust_id="s2", username="u2"),
+        dict(id=4, plan_id=1, trust_id="s4", username="u4"),
+        # plan 2: one holder without trust or username.
+        dict(id=5, plan_id=2, trigger_id="t5"),
+        # plan 3: assemblies, none with a trigger: the plan gets nothing.
+        dict(id=6, plan_id=3, trust_id="s6", username="u6"),
+        # plan 5: many holders, the highest id is inserted first.
+        dict(id=90, plan_id=5, trigger_id="t90", trust_id="s90",
+             username="u90"),
+        *[dict(id=10 + i, plan_id=5, trigger_id=f"t{10 + i}",
+               trust_id=f"s{10 + i}") for i in range(20)],
+    ]
+    for row in rows:
+        insert(engine, "assembly", **row)
+    return {1: ("t3", None, "u3"), 2: ("t5", None, None),
+            3: (None, None, None), 4: (None, None, None),
+            5: ("t90", "s90", "u90"), 6: (None, None, None)}
+
+
+def _moved(engine):
+    with engine.connect() as connection:
+        return {row[0]: tuple(row[1:]) for row in connection.execute(
+            sa.text("SELECT id, trigger_id, trust_id, username FROM plan"))}
+
+
+def _check_the_move(db_url, engine):
+    upgrade(db_url, "1f57763d7871")
+    expected = _fill_for_the_move(engine)
+    up = counts(assess(engine, [("5583c6e70156", UP)]))
+    lost = {what.split(",")[0].split()[-1]: rows
+            for (_, _, what), rows in up.items()}
+    # Triggers t1, t2 and 20 of plan 5's; trusts s1, s2, s4, s6 and 20 of
+    # plan 5's (of the holders' trusts, s90 moves).
+    assert lost == {"assembly.trigger_id": 22, "assembly.trust_id": 24}
+    upgrade(db_url, "5583c6e70156")
+    assert _moved(engine) == expected
+    with engine.connect() as connection:
+        indexes = {ix["name"] for ix in sa.inspect(connection)
+                   .get_indexes("assembly")}
+    assert "ix_solum_tmp_assembly_plan_trigger" not in indexes
+
+
+def test_the_trigger_move_gives_each_plan_its_newest_holder(db_url, engine):
+    """The one-pass UPDATE of each backend; the loss counts match what
+    the move leaves behind."""
+    _check_the_move(db_url, engine)
+
+
+def test_sqlite_without_update_from_moves_triggers_the_same_way(
+        tmp_path, monkeypatch):
+    """SQLite before 3.33 has no UPDATE ... FROM: the per-plan lookups
+    it runs instead give the same values."""
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    db_url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(db_url)
+    try:
+        _check_the_move(db_url, engine)
+    finally:
+        engine.dispose()
+
+
 # --- every drop and narrowing of the chain is declared -----------------------
 
 

@@ -9,7 +9,9 @@ gets the trigger_id, trust_id and username of its newest assembly (the
 highest id) that has a trigger. The downgrade gives a plan's trigger_id
 and trust_id back to its newest assembly, and its username where that
 assembly has none. Each copy is one statement of plain SQL, so that
-``--sql`` prints it too.
+``--sql`` prints it too. The copy to plans finds the holders in one pass
+(``dataloss.trigger_holders``, the same query that counts what the move
+loses), in the form each backend runs fastest.
 
 Run again after an interruption, each step does only what is left. A copy
 runs while the trigger_id it copies from is there, and running it twice
@@ -17,9 +19,12 @@ gives the same values; once that column is dropped, the copy was
 committed (MySQL commits before each DDL statement).
 """
 
+import sqlite3
+
 import sqlalchemy as sa
 from alembic import op
 
+from solum_db_manage import dataloss
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -28,21 +33,28 @@ down_revision = "1f57763d7871"
 branch_labels = None
 depends_on = None
 
-# The id of the plan's newest assembly that holds a trigger.
+_MOVED = ("trigger_id", "trust_id", "username")
+
+
+def copy_to_plans(dialect):
+    """The UPDATE giving each plan its newest trigger holder's values."""
+    holders = dataloss.trigger_holders(dialect)
+    if dialect == "mysql":
+        return ("UPDATE plan JOIN " + holders + " ON h.plan_id = plan.id "
+                "SET " + ", ".join(f"plan.{c} = h.{c}" for c in _MOVED))
+    return ("UPDATE plan SET " + ", ".join(f"{c} = h.{c}" for c in _MOVED)
+            + " FROM " + holders + " WHERE h.plan_id = plan.id")
+
+
+# SQLite before 3.33 has no UPDATE ... FROM: one lookup per plan instead.
 _TRIGGER_HOLDER = (
     "(SELECT MAX(holder.id) FROM assembly holder "
     "WHERE holder.plan_id = plan.id AND holder.trigger_id IS NOT NULL)")
 
-
-def _from_holder(column):
-    return (f"{column} = (SELECT a.{column} FROM assembly a "
-            f"WHERE a.id = {_TRIGGER_HOLDER})")
-
-
-COPY_TO_PLANS = (
+COPY_TO_PLANS_PER_PLAN = (
     "UPDATE plan SET "
-    + ", ".join(_from_holder(c) for c in ("trigger_id", "trust_id",
-                                          "username"))
+    + ", ".join(f"{c} = (SELECT a.{c} FROM assembly a "
+                f"WHERE a.id = {_TRIGGER_HOLDER})" for c in _MOVED)
     + " WHERE EXISTS (SELECT 1 FROM assembly holder "
     "WHERE holder.plan_id = plan.id AND holder.trigger_id IS NOT NULL)")
 
@@ -67,9 +79,13 @@ def upgrade():
         (sa.Column("username", sa.String(256)), None),
     ])
     if helpers.has_column("assembly", "trigger_id"):
-        with helpers.lookup_index("assembly", ["plan_id", "trigger_id"],
-                                  "ix_solum_tmp_assembly_plan_trigger"):
-            op.execute(COPY_TO_PLANS)
+        dialect = helpers.dialect_name()
+        if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+            with helpers.lookup_index("assembly", ["plan_id", "trigger_id"],
+                                      "ix_solum_tmp_assembly_plan_trigger"):
+                op.execute(COPY_TO_PLANS_PER_PLAN)
+        else:
+            op.execute(copy_to_plans(dialect))
     helpers.drop_columns("assembly", "trigger_id", "trust_id")
 
 
