@@ -117,7 +117,10 @@ class Custom:
     """A step that moves data and loses part of it on the way.
 
     ``count_sql`` is one SELECT COUNT(*) of the rows whose value does not
-    survive the move, or a function of the dialect name that returns it;
+    survive the move, or a function of the dialect name and the live
+    schema that returns it;
+    where it selects several counts, ``column`` says which is this one's
+    (the statement runs once for all the declarations that share it).
     ``columns`` are the (table, column) pairs the step drops that the move
     accounts for. Where one of them does not exist (yet), there is nothing
     to lose. ``needs`` are further columns
@@ -129,6 +132,7 @@ class Custom:
     count_sql: object
     columns: tuple[tuple[str, str], ...]
     needs: tuple[tuple[str, str], ...] = ()
+    column: int = 0
 
     @property
     def what(self):
@@ -146,8 +150,8 @@ class Custom:
             return 0
         sql = self.count_sql
         if callable(sql):
-            sql = sql(connection.dialect.name)
-        return connection.scalar(sa.text(sql))
+            sql = sql(connection.dialect.name, live)
+        return live.row(connection, sql)[self.column]
 
 
 # --- 5583c6e70156: triggers move from assemblies to plans -----------------
@@ -183,17 +187,25 @@ def trigger_holders(dialect):
             "JOIN assembly h ON h.id = newest.id")
 
 
-# Every trigger but one per plan (and any of an assembly without a plan)
-# stays behind.
-_ASSEMBLY_TRIGGERS_LOST = (
-    "SELECT COUNT(*) - COUNT(DISTINCT plan_id) FROM assembly "
-    "WHERE trigger_id IS NOT NULL")
-
-
-def _assembly_trusts_lost(dialect):
-    # Only the newest holder's trust_id goes to the plan.
-    return ("SELECT (SELECT COUNT(trust_id) FROM assembly) - "
-            f"(SELECT COUNT(h.trust_id) FROM {trigger_holders(dialect)})")
+def _trigger_move_losses(dialect, live):
+    """One row: the triggers, then the trusts, that the move leaves
+    behind. Only each plan's newest holder passes its values on; every
+    other assembly's trigger_id and trust_id are lost. One statement for
+    both, as the holders are the costly part to find. An Icehouse
+    assembly has no trust_id yet (498adc6185ae adds it, empty)."""
+    if live.has_column("assembly", "trust_id"):
+        trusts, holder_trusts = "COUNT(trust_id)", "COUNT(h.trust_id)"
+        holders = trigger_holders(dialect)
+    else:
+        trusts = holder_trusts = "0"
+        holders = ("(SELECT DISTINCT plan_id FROM assembly WHERE "
+                   "trigger_id IS NOT NULL AND plan_id IS NOT NULL) h")
+    return (
+        "SELECT t.triggers - x.holders, t.trusts - x.holder_trusts FROM "
+        f"(SELECT COUNT(trigger_id) AS triggers, {trusts} AS trusts "
+        "FROM assembly) t, "
+        f"(SELECT COUNT(*) AS holders, {holder_trusts} AS holder_trusts "
+        f"FROM {holders}) x")
 
 
 # The downgrade gives a plan's values to its newest assembly; a plan
@@ -256,13 +268,13 @@ DECLARATIONS = {
         UPGRADE: (
             Custom("moves triggers to plans and drops assembly.trigger_id, "
                    "which only each plan's newest assembly with a trigger "
-                   "passes on", _ASSEMBLY_TRIGGERS_LOST,
+                   "passes on", _trigger_move_losses,
                    (("assembly", "trigger_id"),)),
             Custom("moves triggers to plans and drops assembly.trust_id, "
                    "which only each plan's newest assembly with a trigger "
-                   "passes on", _assembly_trusts_lost,
+                   "passes on", _trigger_move_losses,
                    (("assembly", "trust_id"),),
-                   needs=(("assembly", "trigger_id"),)),
+                   needs=(("assembly", "trigger_id"),), column=1),
         ),
         DOWNGRADE: (
             Custom("gives triggers back to assemblies and drops "
@@ -327,6 +339,13 @@ class _LiveSchema:
         self._inspector = sa.inspect(connection)
         self._columns = {}
         self._gone = set()
+        self._rows = {}
+
+    def row(self, connection, sql):
+        """The one row ``sql`` selects, read once per assessment."""
+        if sql not in self._rows:
+            self._rows[sql] = tuple(connection.execute(sa.text(sql)).one())
+        return self._rows[sql]
 
     def has_table(self, table):
         return (("table", table, None) not in self._gone
