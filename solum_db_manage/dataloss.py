@@ -160,11 +160,12 @@ class Custom:
 # assembly that has a trigger; the other assemblies' values are lost.
 
 
-def trigger_holders(dialect):
+def trigger_holders(dialect, columns=("trigger_id", "trust_id",
+                                      "username")):
     """A FROM item naming ``h`` each plan's newest assembly with a trigger.
 
-    ``h`` has the columns plan_id, trigger_id, trust_id and username. It
-    is found in one pass over assembly on each backend, in the form that
+    ``h`` has the column plan_id and ``columns`` of that assembly. It is
+    found in one pass over assembly on each backend, in the form that
     backend runs fastest (measured at 500,000 assemblies: a correlated
     subquery per plan took 7.7 s on MariaDB and 2.5 s on PostgreSQL for
     the whole move; these take 2.3 s and 1.3 s):
@@ -177,12 +178,13 @@ def trigger_holders(dialect):
     """
     newest = ("FROM assembly WHERE trigger_id IS NOT NULL "
               "AND plan_id IS NOT NULL")
+    listed = "".join(f", {column}" for column in columns)
     if dialect == "postgresql":
-        return ("(SELECT DISTINCT ON (plan_id) plan_id, trigger_id, "
-                f"trust_id, username {newest} ORDER BY plan_id, id DESC) h")
+        return (f"(SELECT DISTINCT ON (plan_id) plan_id{listed} {newest} "
+                "ORDER BY plan_id, id DESC) h")
     if dialect == "sqlite":
-        return ("(SELECT plan_id, MAX(id) AS id, trigger_id, trust_id, "
-                f"username {newest} GROUP BY plan_id) h")
+        return (f"(SELECT plan_id, MAX(id) AS id{listed} {newest} "
+                "GROUP BY plan_id) h")
     return (f"(SELECT MAX(id) AS id {newest} GROUP BY plan_id) newest "
             "JOIN assembly h ON h.id = newest.id")
 
@@ -195,7 +197,7 @@ def _trigger_move_losses(dialect, live):
     assembly has no trust_id yet (498adc6185ae adds it, empty)."""
     if live.has_column("assembly", "trust_id"):
         trusts, holder_trusts = "COUNT(trust_id)", "COUNT(h.trust_id)"
-        holders = trigger_holders(dialect)
+        holders = trigger_holders(dialect, ("trust_id",))
     else:
         trusts = holder_trusts = "0"
         holders = ("(SELECT DISTINCT plan_id FROM assembly WHERE "

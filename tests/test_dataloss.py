@@ -264,6 +264,18 @@ def test_the_trigger_move_gives_each_plan_its_newest_holder(db_url, engine):
     _check_the_move(db_url, engine)
 
 
+def test_the_trigger_move_is_counted_on_every_schema_before_it(
+        db_url, engine):
+    """The move's count reads only columns every earlier schema has: from
+    Icehouse, assemblies have no trust_id and no username yet."""
+    for start in ("icehouse", "498adc6185ae", "2f15f41cd87f"):
+        upgrade(db_url, start)
+        steps = dataloss.plan(migration.make_config(db_url), (start,),
+                              "5583c6e70156", UP)
+        assert ("5583c6e70156", UP) in steps
+        assess(engine, steps)  # raises on a missing column
+
+
 def test_sqlite_without_update_from_moves_triggers_the_same_way(
         tmp_path, monkeypatch):
     """SQLite before 3.33 has no UPDATE ... FROM: the per-plan lookups
