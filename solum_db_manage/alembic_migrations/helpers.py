@@ -6,6 +6,15 @@ interrupted half-way (MySQL commits each DDL statement on its own) can
 simply run again: it creates only what is missing and drops, renames or
 reads only what is there.
 
+On SQLite, Alembic's batch mode rebuilds a table (create a copy, copy the
+rows, drop, rename) for any change but an added column. Renaming columns
+and dropping one use SQLite's own ALTER TABLE instead where the library
+has it and the column allows it (``alter_columns``), giving the schema a
+rebuild gives: a rename changes only the schema, a drop rewrites the rows
+where they are. Changing a declared type, a constraint or a column's
+position stays a rebuild: SQLite documents no other safe way to do it
+(lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+
 Offline (``--sql``) nothing can be inspected: each question then answers
 as the schema the step was written against, the oldest one a revision
 supports. What a step creates is missing (``lacks_*`` is True), what it
@@ -14,6 +23,8 @@ drops, renames or reads is there (``has_*`` is True), and
 """
 
 import contextlib
+import re
+import typing
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -155,13 +166,141 @@ def alter_type(table, column, type_, existing_type, nullable=True):
 
 
 def drop_columns(table, *columns):
-    """Drop the columns the table has (SQLite: rebuilding it once)."""
-    columns = [column for column in columns if has_column(table, column)]
-    if not columns:
+    """Drop the columns the table has (SQLite: in place, or one rebuild)."""
+    alter_columns(table, drops=columns)
+
+
+class Rename(typing.NamedTuple):
+    """A column to rename, with what MySQL's CHANGE needs to restate."""
+
+    column: str
+    new_name: str
+    existing_type: sa.types.TypeEngine
+    existing_nullable: bool = True
+
+
+def alter_columns(table, renames=(), drops=()):
+    """Rename (``Rename``) and drop columns of one table, renames first.
+
+    Only columns the table has are renamed or dropped. SQLite does it all
+    with its own ALTER TABLE where it can and it is cheaper
+    (``_sqlite_in_place``), and otherwise rebuilds the table once.
+    """
+    renames = [rename for rename in renames
+               if has_column(table, rename.column)]
+    drops = [column for column in drops if has_column(table, column)]
+    if not (renames or drops):
+        return
+    if _sqlite_online() and _sqlite_in_place(table, renames, drops):
+        for rename in renames:
+            op.alter_column(table, rename.column,
+                            new_column_name=rename.new_name,
+                            existing_type=rename.existing_type,
+                            existing_nullable=rename.existing_nullable)
+        for column in drops:
+            op.drop_column(table, column)
         return
     with op.batch_alter_table(table) as batch:
-        for column in columns:
+        for rename in renames:
+            batch.alter_column(rename.column, new_column_name=rename.new_name,
+                               existing_type=rename.existing_type,
+                               existing_nullable=rename.existing_nullable)
+        for column in drops:
             batch.drop_column(column)
+
+
+# --- SQLite's own ALTER TABLE ------------------------------------------------
+
+# RENAME COLUMN came with 3.25.0; 3.27.0 fixed it for tables with redundant
+# UNIQUE constraints and for views and triggers with WITH clauses. DROP
+# COLUMN came with 3.35.0; 3.35.5 fixed defects of it that could corrupt
+# the database file. Older libraries rebuild the table, as before.
+SQLITE_RENAME_COLUMN = (3, 27, 0)
+SQLITE_DROP_COLUMN = (3, 35, 5)
+
+_CHECK = re.compile(r"\bCHECK\s*\(", re.IGNORECASE)
+
+
+def sqlite_version():
+    """The version of the SQLite library the connection runs on."""
+    return op.get_bind().dialect.server_version_info
+
+
+def _sqlite_online():
+    return dialect_name() == "sqlite" and not offline()
+
+
+def _pragma(name, argument):
+    bind = op.get_bind()
+    quoted = bind.dialect.identifier_preparer.quote(argument)
+    return bind.exec_driver_sql(f"PRAGMA {name}({quoted})").mappings().all()
+
+
+def _sqlite_in_place(table, renames, drops):
+    # A rename changes only the schema. DROP COLUMN rewrites every row,
+    # once per column: past one column a single rebuild is cheaper (500,000
+    # assembly rows, SQLite 3.40: one column 0.65 s in place against 0.97 s
+    # rebuilt, two 1.05 s against 0.89 s).
+    if len(drops) > 1:
+        return False
+    if renames and not sqlite_can_rename_columns():
+        return False
+    return all(sqlite_can_drop_column(table, column) for column in drops)
+
+
+def sqlite_can_rename_columns():
+    """True where SQLite renames columns in place.
+
+    That takes only a recent enough library: SQLite renames the column in
+    indexes, constraints, views and triggers too, which a rebuild does not
+    (it fails on a view of the table, and loses the table's triggers).
+    """
+    return sqlite_version() >= SQLITE_RENAME_COLUMN
+
+
+def sqlite_can_drop_column(table, column):
+    """True where SQLite drops the column in place, leaving the schema a
+    rebuild leaves.
+
+    SQLite refuses to drop a column that is (part of) the primary key,
+    unique, indexed, in a table's FOREIGN KEY clause, named by a CHECK
+    constraint, a partial index, a generated column, a view or a trigger.
+    Such a column is left to the rebuild, as before; to keep the check
+    simple, so is any column of a table with a CHECK constraint, a partial
+    or expression index or a generated column, any column that a foreign
+    key points at or that has one, and any named in a view's or trigger's
+    SQL (a rebuild loses the table's triggers; the ALTER TABLE refuses).
+    """
+    if sqlite_version() < SQLITE_DROP_COLUMN:
+        return False
+    objects = op.get_bind().exec_driver_sql(
+        "SELECT type, name, sql FROM sqlite_master").all()
+    named = re.compile(rf"\b{re.escape(column)}\b", re.IGNORECASE)
+    for kind, name, sql in objects:
+        if kind in ("view", "trigger") and named.search(sql or ""):
+            return False
+        if kind == "table" and name == table and _CHECK.search(sql or ""):
+            return False
+    for info in _pragma("table_xinfo", table):
+        if info["hidden"] in (2, 3):  # a generated column
+            return False
+        if info["name"] == column and info["pk"]:
+            return False
+    for index in _pragma("index_list", table):
+        if index["partial"]:
+            return False
+        for part in _pragma("index_xinfo", index["name"]):
+            if part["key"] and (part["cid"] == -2 or part["name"] == column):
+                return False
+    if any(fk["from"] == column
+           for fk in _pragma("foreign_key_list", table)):
+        return False
+    for kind, name, _ in objects:
+        if kind == "table" and any(
+                fk["table"].lower() == table.lower() and fk["to"] == column
+                for fk in _pragma("foreign_key_list", name)):
+            return False
+    return True
 
 
 def ensure_version_table_primary_key():

@@ -7,7 +7,6 @@ Create Date: 2015-02-06 19:35:19.658096
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from solum_db_manage.alembic_migrations import helpers
 
@@ -19,23 +18,13 @@ depends_on = None
 
 
 def upgrade():
-    if helpers.has_column("userlogs", "assembly_uuid"):
-        with op.batch_alter_table("userlogs") as batch:
-            batch.alter_column(
-                "assembly_uuid", new_column_name="resource_uuid",
-                existing_type=sa.String(36), existing_nullable=False)
+    helpers.alter_columns("userlogs", renames=[helpers.Rename(
+        "assembly_uuid", "resource_uuid", sa.String(36),
+        existing_nullable=False)])
     helpers.add_column("userlogs", sa.Column("resource_type", sa.String(36)))
 
 
 def downgrade():
-    rename = helpers.has_column("userlogs", "resource_uuid")
-    drop = helpers.has_column("userlogs", "resource_type")
-    if not (rename or drop):
-        return
-    with op.batch_alter_table("userlogs") as batch:
-        if rename:
-            batch.alter_column(
-                "resource_uuid", new_column_name="assembly_uuid",
-                existing_type=sa.String(36), existing_nullable=False)
-        if drop:
-            batch.drop_column("resource_type")
+    helpers.alter_columns("userlogs", renames=[helpers.Rename(
+        "resource_uuid", "assembly_uuid", sa.String(36),
+        existing_nullable=False)], drops=["resource_type"])

@@ -24,6 +24,8 @@ depends_on = None
 
 def upgrade():
     if helpers.has_column("image", "state"):
+        # On SQLite the type change rebuilds the table, and the rebuild
+        # renames too: a separate RENAME COLUMN would save nothing.
         with op.batch_alter_table("image") as batch:
             batch.alter_column("state", new_column_name="status",
                                type_=sa.String(36),
