@@ -183,7 +183,7 @@ def importtime(ctx, label, args, runs):
 _EXIT_PROBE = """\
 import sys, time
 from solum_db_manage.cli import main
-status = main(sys.argv[1:])
+status = main()  # the process's own argv, as the console script runs it
 sys.stdout.flush()
 sys.stderr.write("BENCH_MAIN_RETURNED %.6f\\n" % time.time())
 sys.stderr.flush()

@@ -1,7 +1,10 @@
 """One function per command, named and shaped like ``alembic.command``.
 
-Each takes the Alembic ``Config`` built by :func:`make_config` and plain
-values; release names are accepted wherever a revision is.
+Each takes a :class:`Settings` (what the command line gives) or the Alembic
+``Config`` built by :func:`make_config`, and plain values; release names
+are accepted wherever a revision is. Commands that need Alembic build its
+Config from the Settings on first use (:func:`alembic_config`): ``version``,
+``check`` below head and ``upgrade`` of an empty database never import it.
 """
 
 import contextlib
@@ -23,16 +26,79 @@ _DEFAULT_DRIVERS = {
 }
 
 
-def make_config(url, stdout=None):
-    """Build the Alembic Config: our scripts, the URL, our stdout."""
+def scripts_path():
+    """The directory of the migration scripts (SCRIPT_LOCATION)."""
+    import importlib
+    import os
+
+    package, colon, path = SCRIPT_LOCATION.partition(":")
+    if not colon or os.sep in package:
+        return SCRIPT_LOCATION
+    root = os.path.dirname(importlib.import_module(package).__file__)
+    return os.path.join(root, *path.split("/"))
+
+
+def make_config(url, stdout=None, attributes=None):
+    """Build the Alembic Config: our scripts, the URL, our stdout.
+
+    ``attributes``, if given, becomes the Config's attributes dict itself
+    (not a copy), as :class:`Settings` shares its own with env.py.
+    """
     from alembic.config import Config
 
     config = Config(stdout=stdout or sys.stdout)
     config.set_main_option("script_location", SCRIPT_LOCATION)
+    if attributes is not None:
+        # Config.attributes is computed once and cached on the instance.
+        config.attributes = attributes
     # The URL goes through attributes, not the ini options: those
     # interpolate "%", which URL-encoded passwords contain.
     config.attributes["url"] = url
     return config
+
+
+class Settings:
+    """What a command runs with, without Alembic: the URL, stdout, and the
+    attributes env.py reads (connection, lock, options).
+
+    The Alembic Config is built from it, sharing those attributes, only by
+    the commands that run Alembic (:func:`alembic_config`).
+    """
+
+    def __init__(self, url, stdout=None):
+        self.stdout = stdout or sys.stdout
+        self.attributes = {"url": url}
+        self._alembic = None
+
+    def print_stdout(self, text, *arg):
+        """Write one line to stdout, as Alembic's Config.print_stdout."""
+        output = str(text) % arg if arg else str(text)
+        encoding = getattr(self.stdout, "encoding", "ascii") or "ascii"
+        for part in (output, "\n"):
+            try:
+                self.stdout.write(part.encode(encoding, "replace").decode(
+                    encoding))
+            except OSError:
+                break   # a closed pipe, as Alembic ignores it
+
+    def alembic_config(self):
+        if self._alembic is None:
+            self._alembic = make_config(
+                self.attributes["url"], stdout=self.stdout,
+                attributes=self.attributes)
+        return self._alembic
+
+
+def alembic_config(config):
+    """The Alembic Config of ``config`` (Settings or Config)."""
+    return config.alembic_config() if isinstance(config, Settings) else config
+
+
+def script_directory(config):
+    """The migration scripts, loaded through Alembic."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(config))
 
 
 def parse_url(url):
@@ -230,9 +296,9 @@ def _report(line):
 
 def current_heads(connection):
     """The revisions the database records: () when it has no tracking."""
-    from alembic.runtime.migration import MigrationContext
+    from solum_db_manage import diagnose
 
-    return MigrationContext.configure(connection).get_current_heads()
+    return diagnose.current_heads(connection)
 
 
 _REVISION_REQUIRED = {
@@ -263,7 +329,7 @@ def version(config):
     from solum_db_manage import diagnose
 
     with connect(config, read_only=True) as connection:
-        found = diagnose.diagnose(config, connection, schema=False)
+        found = diagnose.diagnose(connection, schema=False)
     described = []
     for head in found.recorded:
         release = releases.describe(head)
@@ -281,7 +347,7 @@ def check(config, as_json=False):
     from solum_db_manage import diagnose
 
     with connect(config, read_only=True) as connection:
-        found = diagnose.diagnose(config, connection)
+        found = diagnose.diagnose(connection)
     missing = config.attributes.get("missing_file")
     if missing:
         found.notes.append(
@@ -316,22 +382,34 @@ def _nothing_to_do(config, connection):
 
 
 def upgrade(config, revision="head", sql=False):
-    """Upgrade the database to a later revision, holding the lock."""
-    from alembic import command
+    """Upgrade the database to a later revision, holding the lock.
 
-    from solum_db_manage import dataloss, diagnose
+    An empty database upgraded to head gets the head schema directly
+    (fresh.py) instead of the walk through every revision.
+    """
+    from solum_db_manage import diagnose
 
     revision = releases.resolve(revision)
     if sql:
+        from alembic import command
+
         _check_offline(config)
-        command.upgrade(config, revision, sql=True)
+        command.upgrade(alembic_config(config), revision, sql=True)
         return
     with locked(config, f"upgrade {revision}") as (connection, held):
-        found = diagnose.diagnose(config, connection, models=False,
+        found = diagnose.diagnose(connection, models=False,
                                   own_lock=held.token,
                                   previous=held.previous)
         _refuse(found, "upgrade")
-        script = diagnose.script_directory(config)
+        if (found.built is not None
+                and revision in ("head", "heads", found.head)
+                and _build_head(connection, held, found)):
+            return
+        from alembic import command
+
+        from solum_db_manage import dataloss
+
+        script = script_directory(config)
         steps = script._upgrade_revs(revision, tuple(found.recorded))
         dataloss.review(connection, dataloss.steps_of(steps), revision)
         # Cut values a narrowed column cannot hold, as warned.
@@ -343,7 +421,34 @@ def upgrade(config, revision="head", sql=False):
             _nothing_to_do(config, connection)
             return
         held.changing = True
-        command.upgrade(config, revision)
+        command.upgrade(alembic_config(config), revision)
+
+
+def _build_head(connection, held, found):
+    """The fresh-install fast path: True if it built the head schema.
+
+    On a database diagnosed empty (or holding what a cut-short run of
+    this path left), in the transaction the diagnosis began; with nothing
+    to lose, there is no destructive step to review. Where the models are
+    not of the scripts' head (a revision being written), or the database
+    is not fresh after all, nothing is changed and the chain runs instead.
+    """
+    from solum_db_manage import chain, fresh
+
+    # The models are of the shipped chain's head.
+    if found.head != chain.HEAD:
+        return False
+    held.changing = True
+    head = fresh.build_head(connection, resume=bool(found.built))
+    if head is None:
+        held.changing = False
+        connection.rollback()
+        return False
+    held.verify()
+    connection.commit()
+    LOG.info("Created the head schema %s directly: the database was "
+             "empty, so no revision was walked.", head)
+    return True
 
 
 def downgrade(config, revision, sql=False, force=False):
@@ -359,14 +464,14 @@ def downgrade(config, revision, sql=False, force=False):
     revision = releases.resolve(revision)
     if sql:
         _check_offline(config)
-        command.downgrade(config, revision, sql=True)
+        command.downgrade(alembic_config(config), revision, sql=True)
         return
     with locked(config, f"downgrade {revision}") as (connection, held):
-        found = diagnose.diagnose(config, connection, models=False,
+        found = diagnose.diagnose(connection, models=False,
                                   own_lock=held.token,
                                   previous=held.previous)
         _refuse(found, "downgrade")
-        script = diagnose.script_directory(config)
+        script = script_directory(config)
         steps = script._downgrade_revs(revision, tuple(found.recorded))
         dataloss.review(connection, dataloss.steps_of(steps), revision,
                         force=force)
@@ -376,22 +481,21 @@ def downgrade(config, revision, sql=False, force=False):
             _nothing_to_do(config, connection)
             return
         held.changing = True
-        command.downgrade(config, revision)
+        command.downgrade(alembic_config(config), revision)
 
 
 def stamp(config, revision, sql=False, purge=False):
     """Record a revision without running migrations, holding the lock."""
     from alembic import command
 
-    from solum_db_manage import diagnose
-
     require_revision("stamp", revision)
     revision = releases.resolve(revision)
     if sql:
-        command.stamp(config, revision, sql=True, purge=purge)
+        command.stamp(alembic_config(config), revision, sql=True,
+                      purge=purge)
         return
     with locked(config, f"stamp {revision}") as (connection, held):
-        script = diagnose.script_directory(config)
+        script = script_directory(config)
         wanted = {rev.revision for rev in script.get_revisions(revision)
                   if rev is not None}
         recorded = set(current_heads(connection))
@@ -400,7 +504,7 @@ def stamp(config, revision, sql=False, purge=False):
             _nothing_to_do(config, connection)
             return
         held.changing = True
-        command.stamp(config, revision, purge=purge)
+        command.stamp(alembic_config(config), revision, purge=purge)
 
 
 def revision(config, message=None, autogenerate=False):
@@ -408,11 +512,11 @@ def revision(config, message=None, autogenerate=False):
     from alembic import command
 
     if not autogenerate:
-        command.revision(config, message=message)
+        command.revision(alembic_config(config), message=message)
         return
     with connect(config):
         script = command.revision(
-            config, message=message, autogenerate=True)
+            alembic_config(config), message=message, autogenerate=True)
     if not script:
         config.print_stdout("No changes in schema detected.")
 
@@ -422,36 +526,36 @@ def current(config, verbose=False):
     from alembic import command
 
     with connect(config, read_only=True):
-        command.current(config, verbose=verbose)
+        command.current(alembic_config(config), verbose=verbose)
 
 
 def history(config, rev_range=None, verbose=False):
     """List the migration scripts in order."""
     from alembic import command
 
-    command.history(
-        config, rev_range=releases.resolve(rev_range), verbose=verbose)
+    command.history(alembic_config(config),
+                    rev_range=releases.resolve(rev_range), verbose=verbose)
 
 
 def heads(config, verbose=False):
     """Show the head revision(s) of the scripts."""
     from alembic import command
 
-    command.heads(config, verbose=verbose)
+    command.heads(alembic_config(config), verbose=verbose)
 
 
 def branches(config, verbose=False):
     """Show the branch points of the scripts."""
     from alembic import command
 
-    command.branches(config, verbose=verbose)
+    command.branches(alembic_config(config), verbose=verbose)
 
 
 def show(config, revision):
     """Show one revision."""
     from alembic import command
 
-    command.show(config, releases.resolve(revision))
+    command.show(alembic_config(config), releases.resolve(revision))
 
 
 def _check_offline(config):

@@ -7,6 +7,13 @@ columns the models left nullable), these follow the migrations: the
 database is the truth, and autogenerate must find nothing to change at
 head. Defaults are Python-side only, as in Solum; no server defaults, no
 indexes, unnamed foreign keys.
+
+Each table lists its columns in the order the migration chain leaves them
+on MySQL/MariaDB and SQLite. PostgreSQL cannot place an added column, so
+there the chain leaves a few columns last: :func:`create_statements` gives
+the CREATE TABLE statements in each dialect's order, so that a schema built
+from the models (the fresh-install fast path) is the chain's, column order
+included.
 """
 
 import datetime
@@ -21,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.schema import CreateTable
 
 from solum_db_manage.types import JSONEncodedDict, YAMLEncodedDict
 
@@ -326,3 +334,36 @@ class Workflow(Base):
     status = _string(36)
     assembly = mapped_column(Integer)
     result = mapped_column(Text)
+
+
+# Columns the chain adds with MySQL's ``AFTER`` (and SQLite's rebuild in
+# place) but PostgreSQL appends: there they come last, in this order.
+# (Columns added and dropped again, like assembly.trust_id, leave no trace
+# in the order.)
+_LAST_ON_POSTGRESQL = {
+    "component": ("component_type", "heat_stack_id"),
+}
+
+
+def column_order(table, dialect_name):
+    """The names of a table's columns in the order the chain leaves them."""
+    names = [column.name for column in table.columns]
+    last = _LAST_ON_POSTGRESQL.get(table.name, ()) if (
+        dialect_name == "postgresql") else ()
+    return [name for name in names if name not in last] + list(last)
+
+
+def create_statements(dialect_name):
+    """CREATE TABLE of every table, as ``create_all`` issues them.
+
+    In dependency order, unnamed foreign keys inline, each table's columns
+    in the dialect's order (:func:`column_order`).
+    """
+    statements = []
+    for table in Base.metadata.sorted_tables:
+        create = CreateTable(table)
+        by_name = {column.element.name: column for column in create.columns}
+        create.columns = [by_name[name]
+                          for name in column_order(table, dialect_name)]
+        statements.append(create)
+    return statements

@@ -9,19 +9,12 @@ report to each dialect the type its database actually holds, so that
 models compare clean against a migrated database.
 """
 
+import functools
 import json
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
-
-try:  # the C implementation where PyYAML was built with libyaml
-    from yaml import CSafeDumper as _YAMLDumper
-    from yaml import CSafeLoader as _YAMLLoader
-except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeDumper as _YAMLDumper
-    from yaml import SafeLoader as _YAMLLoader
 
 # MySQL's TEXT holds 65535 bytes; utf8mb4 needs up to 4 a character.
 _MYSQL_TEXT_CHARACTERS = 65535 // 4
@@ -98,12 +91,26 @@ class JSONEncodedDict(_EncodedText):
         return json.loads(text)
 
 
+@functools.cache
+def _yaml():
+    """(yaml, Dumper, Loader), imported on first use: the schema needs no
+    YAML, only values do, and PyYAML costs ~10 ms to import."""
+    import yaml
+
+    try:  # the C implementation where PyYAML was built with libyaml
+        return yaml, yaml.CSafeDumper, yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - depends on the PyYAML build
+        return yaml, yaml.SafeDumper, yaml.SafeLoader
+
+
 def yaml_dump(value):
     """Serialise as Solum did: safe dumper, block style, sorted keys."""
-    return yaml.dump(value, Dumper=_YAMLDumper, default_flow_style=False,
+    yaml, dumper, _ = _yaml()
+    return yaml.dump(value, Dumper=dumper, default_flow_style=False,
                      sort_keys=True)
 
 
 def yaml_load(text):
     """Parse what :func:`yaml_dump` wrote (or any YAML) safely."""
-    return yaml.load(text, Loader=_YAMLLoader)
+    yaml, _, loader = _yaml()
+    return yaml.load(text, Loader=loader)

@@ -115,12 +115,17 @@ def test_no_config_found_anywhere(run, tmp_path):
 
 
 def test_upgrade_then_version(run, db_url):
-    process = run("upgrade", "head", url=db_url)
+    # A target below head walks the chain from the start.
+    process = run("upgrade", "kilo", url=db_url)
     assert process.returncode == 0, process.stderr
     assert process.stdout == ""
     assert_only_log_lines(process.stderr)
     assert re.search(r" INFO alembic\.runtime\.migration \[-\] Running "
                      r"upgrade  -> \w+, ", process.stderr)
+    process = run("upgrade", "head", url=db_url)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout == ""
+    assert_only_log_lines(process.stderr)
     assert f"-> {releases.HEAD}, " in process.stderr
 
     for module in (False, True):
@@ -203,3 +208,29 @@ def test_interrupt_exits_130(run, tmp_path):
     assert stdout == ""
     assert stderr.splitlines()[-1] == "ERROR: interrupted"
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("module", [False, True])
+def test_fresh_install_then_check_exit_statuses(run, tmp_path, module):
+    """Through the entry points that end with the garbage collector
+    frozen: statuses and every line of output as ever."""
+    url = f"sqlite:///{tmp_path}/solum.sqlite"
+    process = run("check", url=url, module=module)
+    assert process.returncode == 3, process.stderr
+    assert process.stdout.startswith(
+        "The database holds no Solum table and no version")
+    assert process.stdout.endswith(
+        "To repair, run: solum-db-manage upgrade head\n")
+
+    process = run("upgrade", url=url, module=module)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout == ""
+    [line] = process.stderr.splitlines()
+    assert LOG_LINE.match(line)
+    assert line.endswith(f"Created the head schema {releases.HEAD} "
+                         f"directly: the database was empty, so no "
+                         f"revision was walked.")
+
+    process = run("version", url=url, module=module)
+    assert (process.returncode, process.stdout, process.stderr) == (
+        0, HEAD_LINE, "")
