@@ -10,6 +10,8 @@ database is at. At head, the schema is also compared, types included, with
 the models: the only part that needs Alembic.
 """
 
+import re
+
 import sqlalchemy as sa
 
 from solum_db_manage import chain, errors, lock, releases
@@ -267,10 +269,28 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
         interrupted.lock = status
         # Running the command again completes it (every step is safe to
         # re-run) and clears the record, even where nothing is left to do.
-        again = status.record.command or "upgrade head"
-        interrupted.repair = [f"{PROG} {again}"]
+        again = _again(status.record.command or "upgrade head")
+        if again:
+            interrupted.repair = [f"{PROG} {again}"]
+        else:
+            interrupted.notes.append(
+                f"Its target, '{status.record.command}', counts from the "
+                f"revision the database is at, which the interrupted run "
+                f"moved: run the downgrade again naming the revision it "
+                f"was to reach.")
         return interrupted
     return found
+
+
+def _again(command):
+    """The command that completes an interrupted ``command``: itself, but
+    for a relative target (``+2``, ``kilo-1``), which would now count from
+    where the run stopped. An upgrade then goes to head; for a downgrade
+    only the operator knows where it was going (None)."""
+    verb, _, target = command.partition(" ")
+    if not re.search(r"[+-][0-9]+$", target):
+        return command
+    return "upgrade head" if verb == "upgrade" else None
 
 
 def _neighbours(revision):

@@ -555,17 +555,17 @@ def test_locked_while_a_migration_runs(db_url, solum):
 HOLD_AND_SLEEP = """
 import sys, time
 from solum_db_manage.lock import MigrationLock
-with MigrationLock(sys.argv[1], "upgrade head", timeout=5).held():
+with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).held():
     print("held", flush=True)
     time.sleep(120)
 """
 
 
-def kill_a_lock_holder(solum, db_url):
+def kill_a_lock_holder(solum, db_url, command="upgrade head"):
     """Take the lock in another process, kill -9 it; return its pid."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_AND_SLEEP, db_url], cwd=root,
+        [sys.executable, "-c", HOLD_AND_SLEEP, db_url, command], cwd=root,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline() == "held\n", \
@@ -634,6 +634,30 @@ def test_interrupted_at_head_says_how_to_clear_it(backend, db_url, solum):
     assert found["repair"] == [f"{PROG} upgrade head"]
     follow(solum, found["repair"], db_url)
     assert state(solum, db_url) == (0, "current")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])     # diagnose's, not lock's
+@pytest.mark.parametrize("command, repair", [
+    ("upgrade +3", "upgrade head"),
+    ("upgrade kilo+1", "upgrade head"),
+    ("upgrade kilo", "upgrade kilo"),
+    ("downgrade -1", None),
+])
+def test_an_interrupted_relative_target_is_not_advised_again(
+        backend, db_url, solum, command, repair):
+    """'upgrade +3' run again would count from where the run stopped."""
+    run_ok(solum, "upgrade", "juno", url=db_url)
+    kill_a_lock_holder(solum, db_url, command)
+    found = check_after_kill(solum, db_url).found
+    assert found["state"] == "interrupted"
+    if repair is None:
+        assert found["repair"] == []
+        assert "naming the revision it was to reach" in found["notes"][-1]
+    else:
+        assert found["repair"] == [f"{PROG} {repair}"]
+        follow(solum, found["repair"], db_url)
+        assert state(solum, db_url) == (
+            (0, "current") if repair == "upgrade head" else (3, "behind"))
 
 
 def fail_at_the_unique_constraint(solum, db_url, engine):

@@ -1,16 +1,24 @@
-"""Crash recovery: ``upgrade head`` killed after any statement resumes.
+"""Crash recovery: an upgrade killed after any statement resumes.
 
 MySQL/MariaDB commits every DDL statement on its own, so a run killed
 half-way leaves part of a revision applied while alembic_version still
 names the revision before. Every step is written to run again from any
-such state. Here ``upgrade head`` runs in a child process that sends
-itself SIGKILL right after its N-th statement that changes something, for
-every N of the whole chain, from an empty database and from an Icehouse
-one holding rows; then ``upgrade head`` runs again and must leave exactly
-the schema of an uninterrupted run, at head, with every row kept.
+such state. Here the upgrade runs in a child process that sends itself
+SIGKILL right after its N-th statement that changes something, for every
+N of the whole chain, from an empty database and from an Icehouse one
+holding rows; then ``upgrade head`` runs again and must leave exactly the
+schema of an uninterrupted run, at head, with every row kept.
 
-PostgreSQL runs each revision in one transaction: a kill anywhere inside
-one leaves the revision before it intact.
+On an empty database ``upgrade head`` does not walk the chain: it builds
+the head schema directly (fresh.py). The walk from empty is therefore
+killed as ``upgrade +23`` (every revision, by count), and the fast path
+has campaigns of its own: on MySQL/MariaDB, where each CREATE TABLE
+commits, a kill leaves some whole head tables that the next ``upgrade
+head`` completes.
+
+PostgreSQL and SQLite run each revision, and the fast path, in one
+transaction: a kill anywhere inside one leaves the revision before it
+intact, and a fast path killed before its commit leaves nothing.
 
 Kill points are independent, so they run in forked processes,
 SOLUM_TEST_CRASH_WORKERS (default 2) at a time.
@@ -23,6 +31,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import traceback
@@ -41,6 +50,7 @@ HEAD = releases.HEAD
 REVISIONS = schema_spec.REVISIONS
 # The migration lock's table is the tool's own, not part of Solum's schema.
 LOCK_TABLE = "solum_db_manage_lock"
+VERSION_TABLE = "alembic_version"
 WORKERS = int(os.environ.get("SOLUM_TEST_CRASH_WORKERS", "2"))
 
 # What a kill counts: statements that change something, once the server
@@ -48,9 +58,12 @@ WORKERS = int(os.environ.get("SOLUM_TEST_CRASH_WORKERS", "2"))
 CHANGING = re.compile(
     r"\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|INSERT|UPDATE|DELETE|REPLACE)\b",
     re.IGNORECASE)
+# Alembic writes the revision into the statement; the fast path binds
+# it, and the report then names it after " -- " (see _killed_child).
 VERSION_WRITE = re.compile(
     r"(?:UPDATE alembic_version SET version_num='(\w+)'"
-    r"|INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\))")
+    r"|INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\)"
+    r"|INSERT INTO alembic_version \(version_num\) VALUES .* -- (\w+)$)")
 
 
 # --- processes ---------------------------------------------------------------
@@ -119,7 +132,12 @@ def _killed_child(argv, kill_after, write_end, output_path):
                 or not CHANGING.match(statement)):
             return
         seen += 1
-        report.write(json.dumps(" ".join(statement.split())) + "\n")
+        text = " ".join(statement.split())
+        if VERSION_TABLE in statement and parameters:
+            values = (parameters.values() if isinstance(parameters, dict)
+                      else parameters)
+            text += " -- " + ",".join(str(value) for value in values)
+        report.write(json.dumps(text) + "\n")
         if seen == kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -162,6 +180,16 @@ def in_parallel(function, items, directory):
     return [results[index] for index in range(len(items))]
 
 
+def same_parts(statement):
+    """A statement as compared between runs: its words, in any order.
+
+    Alembic's SQLite batch mode copies a table's foreign keys from a set:
+    the order of their clauses in the copy's CREATE TABLE changes from
+    one process to the next (the schema does not).
+    """
+    return sorted(re.split(r"[\s,()]+", statement))
+
+
 def run_cli(argv):
     """``cli.main(argv)`` in this process: (exit status, stderr)."""
     out, err = io.StringIO(), io.StringIO()
@@ -185,7 +213,8 @@ def revisions_of(statements):
         written = VERSION_WRITE.search(statement)
         if written:
             for owned in pending:
-                owners[owned] = written.group(1) or written.group(2)
+                owners[owned] = next(group for group in written.groups()
+                                     if group)
             pending = []
     return owners
 
@@ -247,6 +276,33 @@ class Server:
         self.admin.dispose()
 
 
+class SqliteFiles:
+    """Server's interface for SQLite: one file a database."""
+
+    backend = "sqlite"
+
+    def __init__(self, directory):
+        self.directory = os.path.join(directory, "databases")
+        os.makedirs(self.directory, exist_ok=True)
+
+    def create(self, template=None):
+        """A new database file, empty (not there yet) or a copy; its URL."""
+        path = os.path.join(self.directory,
+                            f"solum_test_{uuid.uuid4().hex[:8]}.sqlite")
+        if template:
+            shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url):
+        path = sa.engine.make_url(url).database
+        for leftover in (path, path + "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+    def close(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def _copy_mysql(connection, source, target):
     """Copy every table, with its keys and foreign key names, and rows.
 
@@ -266,12 +322,13 @@ def _copy_mysql(connection, source, target):
 
 
 @pytest.fixture
-def server():
+def server(tmp_path):
     """``server(backend)``: a Server whose databases go at the end."""
     opened = []
 
     def open_(backend):
-        opened.append(Server(backend))
+        opened.append(SqliteFiles(str(tmp_path)) if backend == "sqlite"
+                      else Server(backend))
         return opened[-1]
 
     yield open_
@@ -325,6 +382,7 @@ class State:
     versions: list
     schema: dict
     tables: dict | None  # MySQL's SHOW CREATE TABLE, without counters
+    names: list  # every table, alembic_version too, the lock's aside
 
     @classmethod
     def of(cls, engine):
@@ -334,7 +392,9 @@ class State:
             tables.pop(LOCK_TABLE, None)
         schema = dbutil.snapshot(engine)
         schema.pop(LOCK_TABLE, None)
-        return cls(dbutil.version_rows(engine), schema, tables)
+        names = sorted(set(sa.inspect(engine).get_table_names())
+                       - {LOCK_TABLE})
+        return cls(dbutil.version_rows(engine), schema, tables, names)
 
 
 def differences(url, expected, ledger=None):
@@ -349,6 +409,9 @@ def differences(url, expected, ledger=None):
                                          engine.dialect.name)
         if not found and actual.schema != expected.schema:
             found.append("the schema differs from an uninterrupted run's")
+        if actual.names != expected.names:
+            found.append(f"the tables are {actual.names}, expected "
+                         f"{expected.names}")
         if actual.tables != expected.tables:
             changed = sorted(
                 table for table in set(actual.tables) | set(expected.tables)
@@ -382,19 +445,34 @@ class Point:
 
     Kill after statement ``n``; run the commands of ``before``, then
     ``upgrade head``. ``killed`` is the state expected right after the
-    kill, as (State, ledger), where one is known (PostgreSQL).
+    kill, as (State, ledger), where one is known (PostgreSQL, SQLite);
+    ``names`` the tables expected then, where only those are known.
     """
 
     n: int
     before: tuple = ()
     killed: tuple | None = None
+    names: list | None = None
+
+
+# What the fast path logs; the walk logs "Running upgrade" per revision.
+FAST = f"Created the head schema {HEAD} directly"
+# The walk of every revision from an empty database, which ``upgrade
+# head`` no longer takes there.
+WALK = ("upgrade", f"+{len(REVISIONS)}")
 
 
 class Campaign:
-    """Kill ``upgrade head`` at chosen statements; resume; compare."""
+    """Kill an upgrade at chosen statements; resume; compare.
 
-    def __init__(self, server, tmp_path, template=None, ledgers=None):
+    ``command`` is the upgrade killed (``upgrade head`` unless told);
+    ``upgrade head`` resumes it.
+    """
+
+    def __init__(self, server, tmp_path, template=None, ledgers=None,
+                 command=("upgrade", "head")):
         self.server = server
+        self.command = tuple(command)
         self.directory = str(tmp_path)
         os.makedirs(self.directory, exist_ok=True)
         self.config = os.path.join(self.directory, "solum.conf")
@@ -405,15 +483,20 @@ class Campaign:
         # An uninterrupted run: the statements to kill after, and the
         # state every resumed run must reach.
         url = self.fresh()
-        run = run_killed(self.argv(url, "upgrade", "head"), 0,
+        run = run_killed(self.argv(url, *self.command), 0,
                          os.path.join(self.directory, "uninterrupted.log"))
         assert run.exit_code == 0, run.output
+        self.output = run.output
         # Run again, in this process: nothing to do. The processes forked
         # from here then find whatever the tool caches warm.
         code, err = run_cli(self.argv(url, "upgrade", "head"))
         assert code == 0, err
         self.statements = run.statements
         self.owners = revisions_of(run.statements)
+        # The revisions whose version write it made, in order: every one
+        # from the run's start for a walk, HEAD alone for the fast path.
+        self.walked = [owner for owner in dict.fromkeys(self.owners)
+                       if owner is not None]
         with engine_on(url) as engine:
             self.expected = State.of(engine)
         assert self.expected.versions == [HEAD]
@@ -439,7 +522,8 @@ class Campaign:
     def where(self, point):
         n = point.n
         stamp = "".join(f", {' '.join(c)}" for c in point.before)
-        return (f"kill after statement {n}/{len(self.statements)} "
+        return (f"{' '.join(self.command)}: "
+                f"kill after statement {n}/{len(self.statements)} "
                 f"({self.owners[n - 1] or 'lock'}: "
                 f"{self.statements[n - 1][:70]}){stamp}")
 
@@ -456,19 +540,27 @@ class Campaign:
     def check(self, point):
         """Kill, check, resume, check: the problems found (in a worker)."""
         url = self.fresh()
-        output = os.path.join(self.directory, f"killed-{point.n}.log")
-        run = run_killed(self.argv(url, "upgrade", "head"), point.n, output)
+        output = os.path.join(self.directory, "killed-{}{}.log".format(
+            point.n, "".join(f"-{'_'.join(c)}" for c in point.before)))
+        run = run_killed(self.argv(url, *self.command), point.n, output)
         where = self.where(point)
         if not run.by_sigkill:
             return [f"{where}: the run was not killed (status {run.status})"
                     f": {error_line(run.output)}"]
-        if run.statements != self.statements[:point.n]:
+        if (list(map(same_parts, run.statements))
+                != list(map(same_parts, self.statements[:point.n]))):
             return [f"{where}: the run took other statements than the "
                     f"uninterrupted one"]
         problems = []
         if point.killed is not None:
             problems += [f"{where}, before resuming: {problem}"
                          for problem in differences(url, *point.killed)]
+        if point.names is not None:
+            with engine_on(url) as engine:
+                names = State.of(engine).names
+            if names != point.names:
+                problems.append(f"{where}, before resuming: the tables are "
+                                f"{names}, expected {point.names}")
         refusal = self.resume(url, point.before)
         if refusal:
             problems.append(f"{where}: {REFUSED}: {refusal}")
@@ -478,7 +570,6 @@ class Campaign:
             url, self.expected, self.ledgers.get(HEAD))]
         self.server.drop(url)
         return problems
-
 
     def resume(self, url, before):
         """Run ``before`` and ``upgrade head`` as an operator would.
@@ -523,7 +614,9 @@ def advised_repair(err):
 @pytest.mark.slow
 def test_upgrade_resumes_after_a_kill_at_every_statement_from_empty(
         server, tmp_path):
-    campaign = Campaign(server("mysql"), tmp_path)
+    """The walk of every revision from nothing, killed at every statement."""
+    campaign = Campaign(server("mysql"), tmp_path, command=WALK)
+    assert campaign.walked == list(REVISIONS)
     campaign.run([Point(n) for n in range(1, len(campaign.statements) + 1)])
 
 
@@ -533,7 +626,43 @@ def test_upgrade_resumes_after_a_kill_at_every_statement_with_rows(
     mysql = server("mysql")
     template, ledger = with_rows_at_icehouse(mysql)
     campaign = Campaign(mysql, tmp_path, template, ledgers_from(ledger))
+    assert campaign.walked == list(REVISIONS[1:])
     campaign.run([Point(n) for n in range(1, len(campaign.statements) + 1)])
+
+
+def fast_path_campaign(server, tmp_path):
+    """``upgrade head`` on an empty database: the head schema built."""
+    campaign = Campaign(server, tmp_path)
+    assert FAST in campaign.output, campaign.output
+    assert "Running upgrade" not in campaign.output, campaign.output
+    assert campaign.walked == [HEAD]
+    # The version table, every head table, the version row.
+    built = [statement for statement, owner
+             in zip(campaign.statements, campaign.owners, strict=True)
+             if owner == HEAD]
+    assert len(built) == len(campaign.expected.names) + 1, built
+    return campaign
+
+
+def test_upgrade_head_resumes_after_a_kill_inside_the_fast_path_mysql(
+        server, tmp_path):
+    """Each CREATE TABLE commits: a kill leaves the head tables made so
+    far, and the version table without a row; ``upgrade head`` completes
+    them to the schema of an uninterrupted run."""
+    campaign = fast_path_campaign(server("mysql"), tmp_path)
+    created = [re.match(r"CREATE TABLE `?(\w+)", statement)
+               for statement in campaign.statements]
+    points = [Point(n, names=sorted(
+        made.group(1) for made in created[:n]
+        if made and made.group(1) != LOCK_TABLE))
+        for n in range(1, len(campaign.statements) + 1)]
+    # Some kills leave part of the head schema: the resume completes it.
+    assert 0 < len(points[5].names) < len(campaign.expected.names)
+    # Another target walks the chain over what the kill left; upgrade
+    # head then completes that.
+    points += [Point(n, before=(("upgrade", "kilo"),))
+               for n in (4, 10, len(created) - 1)]
+    campaign.run(points)
 
 
 # Kill points (revision, index among its statements), and the earlier
@@ -562,17 +691,17 @@ def test_stamp_earlier_then_upgrade_resumes_after_a_kill(server, tmp_path):
         for revision, position, at in STAMPED])
 
 
-# --- PostgreSQL: one transaction a revision -------------------------------
+# --- PostgreSQL and SQLite: one transaction a revision ----------------------
 
 # (revision, index among its statements); the last statement of a
 # revision writes its id to alembic_version, before the commit.
-POSTGRESQL_FROM_EMPTY = [
+FROM_EMPTY = [
     ("icehouse", 0),
     ("icehouse", 4),
     ("icehouse", -1),
     ("498adc6185ae", 4),
 ]
-POSTGRESQL_WITH_ROWS = [
+WITH_ROWS = [
     ("498adc6185ae", 0),
     ("498adc6185ae", 4),
     ("498adc6185ae", -1),
@@ -609,16 +738,38 @@ def killed_inside(campaign, chosen, states):
     return points
 
 
-def test_postgresql_kill_inside_a_revision_leaves_the_one_before(
-        server, tmp_path):
-    postgresql = server("postgresql")
-    states = uninterrupted_states(postgresql)
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_kill_inside_a_revision_leaves_the_one_before(
+        backend, server, tmp_path):
+    files = server(backend)
+    states = uninterrupted_states(files)
 
-    empty = Campaign(postgresql, tmp_path / "empty")
+    empty = Campaign(files, tmp_path / "empty", command=WALK)
+    assert empty.walked == list(REVISIONS)
     assert empty.expected == states[HEAD]
-    empty.run(killed_inside(empty, POSTGRESQL_FROM_EMPTY, states))
+    empty.run(killed_inside(empty, FROM_EMPTY, states))
 
-    template, ledger = with_rows_at_icehouse(postgresql)
-    with_rows = Campaign(postgresql, tmp_path / "rows", template,
+    template, ledger = with_rows_at_icehouse(files)
+    with_rows = Campaign(files, tmp_path / "rows", template,
                          ledgers_from(ledger))
-    with_rows.run(killed_inside(with_rows, POSTGRESQL_WITH_ROWS, states))
+    with_rows.run(killed_inside(with_rows, WITH_ROWS, states))
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_kill_inside_the_fast_path_leaves_nothing(
+        backend, server, tmp_path):
+    """One transaction: killed before its commit, nothing of the head
+    schema is there, not even alembic_version; after it, all of it.
+    Either way ``upgrade head`` then leaves what the walk leaves."""
+    files = server(backend)
+    states = uninterrupted_states(files)
+    campaign = fast_path_campaign(files, tmp_path)
+    # The fast path's schema is the walk's, column order included.
+    assert campaign.expected == states[HEAD]
+    last = max(n for n, owner in enumerate(campaign.owners, 1)
+               if owner == HEAD)
+    points = [Point(n, killed=(states[None] if n <= last
+                               else campaign.expected, None))
+              for n in range(1, len(campaign.statements) + 1)]
+    assert len(points) > last > len(campaign.expected.names)
+    campaign.run(points)

@@ -24,6 +24,9 @@ from solum_db_manage import lock, migration, releases
 from tests.conftest import galera_engine
 
 HEAD = releases.HEAD
+# What upgrade head logs where it builds an empty database's head schema
+# directly instead of walking the chain.
+FAST = f"Created the head schema {HEAD} directly"
 
 
 def tables(url):
@@ -38,10 +41,12 @@ def tables(url):
 
 
 def test_upgrade_on_node_1_is_head_on_node_3(solum, galera_db):
+    """The fast path's tables and version row replicate to every node."""
     node1, _, node3 = galera_db
     result = solum("upgrade", "head", url=node1)
     assert result.code == 0, result.err
-    assert "Running upgrade" in result.err
+    assert FAST in result.err, result.err
+    assert "Running upgrade" not in result.err
 
     # The tool reads with wsrep_sync_wait=1 on a Galera node, so node 3
     # sees what node 1 committed, even right after it.
@@ -55,6 +60,26 @@ def test_upgrade_on_node_1_is_head_on_node_3(solum, galera_db):
     result = solum("upgrade", "head", url=node3)
     assert result.code == 0, result.err
     assert "Running upgrade" not in result.err
+    assert FAST not in result.err
+    assert result.out.startswith(
+        f"Nothing to do: the database is already at {HEAD}"), result.out
+    assert solum("check", url=node3).code == 0
+
+
+def test_a_walk_on_node_1_is_head_on_node_3(solum, galera_db):
+    """The chain's steps (ALTERs, a table rebuilt) replicate too."""
+    node1, _, node3 = galera_db
+    assert solum("upgrade", "icehouse", url=node1).code == 0
+    result = solum("upgrade", "head", url=node1)
+    assert result.code == 0, result.err
+    assert FAST not in result.err
+    walked = re.findall(r"Running upgrade \w* -> (\w+)", result.err)
+    assert walked == chain()[1:], result.err
+    assert tables(node3) == tables(node1)
+    result = solum("version", url=node3)
+    assert result.out.startswith(f"Current DB revision is {HEAD} "), \
+        result.out
+    assert solum("check", url=node3).code == 0
 
 
 def test_get_lock_on_one_node_does_not_exclude_another_node(galera):
@@ -90,13 +115,9 @@ def chain():
             for script in reversed(list(scripts.walk_revisions()))]
 
 
-def test_concurrent_upgrades_on_two_nodes_exclude_each_other(
-        solum, galera_db, empty_config):
-    """Four upgrades at once, through nodes 1 and 2: one does the work.
-
-    Each revision runs exactly once in all; every other run waits for the
-    lock and then finds nothing to do.
-    """
+def upgrade_together(galera_db, empty_config, runs=4):
+    """``runs`` upgrades at once, through nodes 1 and 2 in turn: their
+    [(exit status, stdout, stderr)], and a report of them all."""
     env = dict(os.environ)
     env.pop("OS_DATABASE__CONNECTION", None)
     processes = [
@@ -107,7 +128,7 @@ def test_concurrent_upgrades_on_two_nodes_exclude_each_other(
              "upgrade", "head"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=env)
-        for number in range(4)]
+        for number in range(runs)]
     results = []
     for process in processes:
         out, err = process.communicate(timeout=600)
@@ -115,19 +136,57 @@ def test_concurrent_upgrades_on_two_nodes_exclude_each_other(
     report = "\n".join(f"--- run {number} (node {number % 2 + 1}): exit "
                        f"{code}\n{out}{err}"
                        for number, (code, out, err) in enumerate(results))
+    return results, report
+
+
+def assert_head_on_every_node(solum, galera_db):
+    for url in galera_db:
+        result = solum("version", url=url)
+        assert result.out.startswith(f"Current DB revision is {HEAD} "), \
+            (url, result.out, result.err)
+    assert solum("check", url=galera_db[2]).code == 0
+
+
+def test_concurrent_upgrades_on_two_nodes_exclude_each_other(
+        solum, galera_db, empty_config):
+    """Four upgrades at once from icehouse, through nodes 1 and 2: one
+    does the work.
+
+    Each revision runs exactly once in all; every other run waits for the
+    lock and then finds nothing to do.
+    """
+    assert solum("upgrade", "icehouse", url=galera_db[0]).code == 0
+    results, report = upgrade_together(galera_db, empty_config)
 
     assert [code for code, _, _ in results] == [0] * 4, report
     upgraded = collections.Counter(
         match.group(1) for _, _, err in results
         for match in re.finditer(r"Running upgrade .*?-> (\w+)", err))
-    assert upgraded == dict.fromkeys(chain(), 1), report
+    assert upgraded == dict.fromkeys(chain()[1:], 1), report
+    assert not any(FAST in err for _, _, err in results), report
+    walkers = [out for _, out, err in results if "Running upgrade" in err]
+    assert len(walkers) == 1, report
     for _, out, err in results:
         if "Running upgrade" not in err:
-            assert "Nothing to do" in out + err, report
-    for url in galera_db:
-        result = solum("version", url=url)
-        assert result.out.startswith(f"Current DB revision is {HEAD} "), \
-            (url, result.out, result.err)
+            assert out.startswith("Nothing to do"), report
+    assert_head_on_every_node(solum, galera_db)
+
+
+def test_concurrent_upgrades_of_an_empty_database_build_head_once(
+        solum, galera_db, empty_config):
+    """Four upgrades at once of an empty database, through nodes 1 and 2:
+    one builds the head schema, every other finds nothing to do."""
+    results, report = upgrade_together(galera_db, empty_config)
+
+    assert [code for code, _, _ in results] == [0] * 4, report
+    assert not any("Running upgrade" in err for _, _, err in results), \
+        report
+    built = [out for _, out, err in results if FAST in err]
+    assert built == [""], report
+    nothing = [out for _, out, _ in results if out.startswith(
+        f"Nothing to do: the database is already at {HEAD}")]
+    assert len(nothing) == 3, report
+    assert_head_on_every_node(solum, galera_db)
 
 
 # Takes the lock through the node at argv[1] with a lease of argv[2]

@@ -61,14 +61,43 @@ def applied(results, direction):
 
 def test_concurrent_upgrades_run_each_revision_once(
         db_url, engine, empty_config, solum):
+    """From icehouse, so the chain is walked: each revision by one run."""
+    assert solum("upgrade", "icehouse", url=db_url).code == 0
     results = run_together(
         [tool(db_url, empty_config, "upgrade", "head")] * RUNS)
     assert [code for code, _, _ in results] == [0] * RUNS, results
     steps = applied(results, "upgrade")
-    assert [target for _, target in steps] == revisions()
+    assert [target for _, target in steps] == revisions()[1:]
+    # One run walked the whole chain; none built the head schema.
+    walkers = [err for _, _, err in results if "Running upgrade" in err]
+    assert len(walkers) == 1, results
+    assert not any(FAST in err for _, _, err in results), results
     nothing = [out for _, out, _ in results if out.startswith(
         "Nothing to do: the database is already at " + HEAD)]
     assert len(nothing) == RUNS - 1
+    assert dbutil.version_rows(engine) == [HEAD]
+    assert solum("check", url=db_url).code == 0
+
+
+FAST = f"Created the head schema {HEAD} directly"
+
+
+def test_concurrent_upgrades_of_an_empty_database_build_head_once(
+        db_url, engine, empty_config, solum):
+    """From empty: one run builds the head schema, the others wait."""
+    results = run_together(
+        [tool(db_url, empty_config, "upgrade", "head")] * RUNS)
+    assert [code for code, _, _ in results] == [0] * RUNS, results
+    assert applied(results, "upgrade") == []
+    built = [number for number, (_, _, err) in enumerate(results)
+             if FAST in err]
+    assert len(built) == 1, results
+    for number, (_, out, _) in enumerate(results):
+        if number not in built:
+            assert out.startswith(
+                "Nothing to do: the database is already at " + HEAD), \
+                results[number]
+    assert results[built[0]][1] == ""
     assert dbutil.version_rows(engine) == [HEAD]
     assert solum("check", url=db_url).code == 0
 
