@@ -8,6 +8,7 @@ Config from the Settings on first use (:func:`alembic_config`): ``version``,
 """
 
 import contextlib
+import functools
 import logging
 import sys
 
@@ -149,11 +150,45 @@ def create_engine(url):
             f"the database driver for {parsed.drivername} is not "
             f"installed: {error}{hint}") from None
     if engine.dialect.name == "mysql":
+        if engine.dialect.driver == "pymysql":
+            event.listen(engine, "do_connect", _pymysql_connect)
         event.listen(engine, "connect", _prepare_mysql_session)
     elif engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_own_transactions)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _pymysql_connect(dialect, connection_record, cargs, cparams):
+    return _pymysql_connection_class()(*cargs, **cparams)
+
+
+_SHARED_TLS = {}
+
+
+@functools.cache
+def _pymysql_connection_class():
+    import pymysql.connections
+
+    class Connection(pymysql.connections.Connection):
+        """PyMySQL's connection, with one TLS context for the process.
+
+        Given no ssl option, PyMySQL 1.2 tries TLS on every connection
+        (and falls back where the server has none), building a new
+        default SSLContext each time: 20 ms of loading CA certificates,
+        twice per command (the lock's connection and the migration's), as
+        much as creating the whole schema. SSLContext is made to be
+        shared; explicit ssl options still get their own.
+        """
+
+        def _create_ssl_ctx(self, sslp):
+            if sslp != {}:
+                return super()._create_ssl_ctx(sslp)
+            if "default" not in _SHARED_TLS:
+                _SHARED_TLS["default"] = super()._create_ssl_ctx({})
+            return _SHARED_TLS["default"]
+
+    return Connection
 
 
 def _sqlite_own_transactions(dbapi_connection, connection_record):
