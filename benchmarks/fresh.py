@@ -46,14 +46,14 @@ def _traditional(dbapi_connection, record):
 
 def create_head_schema(url):
     """The floor: metadata.create_all + the version row, one transaction."""
-    from solum_db_manage import models
+    from solum_db_manage import tables
 
     engine = sa.create_engine(url, poolclass=NullPool)
     if engine.dialect.name == "mysql":
         sa.event.listen(engine, "connect", _traditional)
     try:
         with engine.begin() as connection:
-            models.Base.metadata.create_all(connection)
+            tables.metadata.create_all(connection)
             connection.exec_driver_sql(
                 "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT "
                 "NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY "
@@ -151,9 +151,9 @@ def shell(ctx, backend, plain):
                                          "upgrade", "head"], "solum"))
     (plain_all, plain_version), (solum_all, solum_version) = checked
     # The tool may keep tables of its own (a lock table): compare Solum's.
-    from solum_db_manage import models
+    from solum_db_manage import tables
 
-    solum_schema = set(models.Base.metadata.tables)
+    solum_schema = set(tables.metadata.tables)
     plain_tables = {t: c for t, c in plain_all.items() if t in solum_schema}
     solum_tables = {t: c for t, c in solum_all.items() if t in solum_schema}
     extra = sorted(set(solum_all) - set(plain_all))

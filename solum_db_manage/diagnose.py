@@ -167,7 +167,7 @@ def model_differences(connection):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from solum_db_manage import models
+    from solum_db_manage import tables
 
     context = MigrationContext.configure(connection, opts={
         "compare_type": True,
@@ -176,7 +176,7 @@ def model_differences(connection):
     })
     return [_describe_change(change)
             for change in _flatten(compare_metadata(
-                context, models.Base.metadata))]
+                context, tables.metadata))]
 
 
 def include_name(name, type_, parent_names):

@@ -2,17 +2,18 @@
 
 Walking the 23 revisions on an empty database creates, alters and
 rebuilds tables one step at a time; :func:`build_head` creates the head
-schema from the models in one go and records the head revision, as
+schema from tables.py in one go and records the head revision, as
 Alembic records it. ``tests/test_fast_path.py`` proves, on every backend,
 that the result is the schema walking the chain leaves (column order,
 constraint names, table options included) with the same version row.
 
-No Alembic here: importing it costs more than building the schema.
+No Alembic and no SQLAlchemy ORM here (tables.py is plain Core):
+importing either costs more than building the schema.
 """
 
 import sqlalchemy as sa
 
-from solum_db_manage import chain, models
+from solum_db_manage import chain, tables
 
 VERSION_TABLE = "alembic_version"
 
@@ -37,29 +38,29 @@ def build_head(connection, resume=False):
     Runs in the connection's current transaction; the caller commits (on
     MySQL/MariaDB each CREATE TABLE commits on its own anyway). Returns the
     head revision (``chain.HEAD``); or None, having changed nothing, where
-    the database is not fresh: a table of the models exists (a first
+    the database is not fresh: a table of the head schema exists (a first
     upgrade stopped half-way leaves some) or alembic_version records a
     revision. The chain handles those. Tables of other applications do not
     matter. An empty alembic_version is reused, given the primary key a
     2014 one lacks, as the chain's 498adc6185ae does.
 
-    ``resume``: the tables of the models that exist are what a run of this
+    ``resume``: the head schema's tables that exist are what a run of this
     function killed half-way on MySQL/MariaDB made (the caller checked
     that each is whole, see diagnose.py): create only the others.
     """
-    tables = set(sa.inspect(connection).get_table_names())
-    made = tables & models.Base.metadata.tables.keys()
+    existing = set(sa.inspect(connection).get_table_names())
+    made = existing & tables.metadata.tables.keys()
     if made and not resume:
         return None
     version = _version_table()
-    if VERSION_TABLE in tables:
+    if VERSION_TABLE in existing:
         if connection.execute(
                 sa.select(version.c.version_num).limit(1)).first():
             return None
         _complete_version_table(connection, version)
     else:
         connection.execute(sa.schema.CreateTable(version))
-    for statement in models.create_statements(connection.dialect.name):
+    for statement in tables.create_statements(connection.dialect.name):
         if statement.element.name not in made:
             connection.execute(statement)
     connection.execute(version.insert().values(version_num=chain.HEAD))

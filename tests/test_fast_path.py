@@ -1,6 +1,6 @@
 """The fresh-install fast path builds the schema the chain walks to (issue 5).
 
-``fresh.build_head`` creates the head schema from the models in one go.
+``fresh.build_head`` creates the head schema from tables.py in one go.
 It is welcome only if, on every backend, the schema is identical to the
 one walking the 23 revisions leaves, column order included, and ``upgrade
 head`` through it takes the same lock and leaves the same version row.
@@ -41,7 +41,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import chain, fresh, lock, migration, models, types
+from solum_db_manage import chain, fresh, lock, migration, tables, types
 from tests import conftest, dbutil
 
 HEAD = "a271b35952be"
@@ -64,7 +64,7 @@ def _rows(connection, sql, **params):
 
 
 def _describe_mysql(connection):
-    tables = [name for (name,) in _rows(
+    names = [name for (name,) in _rows(
         connection, "SELECT table_name FROM information_schema.tables "
         "WHERE table_schema = DATABASE() ORDER BY table_name")
         if name not in _NOT_SCHEMA]
@@ -79,7 +79,7 @@ def _describe_mysql(connection):
             (table, re.sub(r" AUTO_INCREMENT=\d+", "", connection.
                            exec_driver_sql(f"SHOW CREATE TABLE `{table}`")
                            .one()[1]))
-            for table in tables],
+            for table in names],
         "tables": _rows(
             connection, "SELECT table_name, engine, row_format, "
             "table_collation, create_options, table_comment "
@@ -354,9 +354,9 @@ def test_build_head_gives_the_schema_of_the_chain_in_mysql_charsets(
         walk_the_chain(solum, chain_url)
         assert build(fast_url) == HEAD
         assert_same_schema(chain_url, fast_url)
-        tables = describe_schema(fast_url)["tables"]
+        options = describe_schema(fast_url)["tables"]
         assert {collation.split("_")[0] for _, _, _, collation, _, _
-                in tables} == {"utf8mb3" if charset == "utf8" else charset}
+                in options} == {"utf8mb3" if charset == "utf8" else charset}
 
 
 def test_the_comparison_sees_column_order_and_indexes(backend, new_db_url):
@@ -369,7 +369,7 @@ def test_the_comparison_sees_column_order_and_indexes(backend, new_db_url):
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql(VERSION_TABLE)
-            for statement in models.create_statements(other):
+            for statement in tables.create_statements(other):
                 connection.execute(statement)
             connection.exec_driver_sql(
                 f"INSERT INTO alembic_version VALUES ('{HEAD}')")
@@ -442,15 +442,15 @@ def test_build_head_runs_in_the_callers_transaction(backend, db_url):
 
 
 def test_column_order_names_every_column_once():
-    for table in models.Base.metadata.sorted_tables:
+    for table in tables.metadata.sorted_tables:
         names = [column.name for column in table.columns]
         for dialect in ("mysql", "postgresql", "sqlite"):
-            order = models.column_order(table, dialect)
+            order = tables.column_order(table, dialect)
             assert sorted(order) == sorted(names), (table.name, dialect)
             if dialect != "postgresql":
                 assert order == names
-    component = models.Base.metadata.tables["component"]
-    assert models.column_order(component, "postgresql")[-3:] == [
+    component = tables.metadata.tables["component"]
+    assert tables.column_order(component, "postgresql")[-3:] == [
         "resource_uri", "component_type", "heat_stack_id"]
 
 
@@ -581,7 +581,7 @@ def test_rows_go_into_every_table_after_the_fast_path(db_url, solum):
     try:
         with engine.begin() as connection:
             expected = {}
-            for table in models.Base.metadata.sorted_tables:
+            for table in tables.metadata.sorted_tables:
                 values = {
                     column.name: (f"{table.name}-1"
                                   if column.primary_key else
@@ -592,7 +592,7 @@ def test_rows_go_into_every_table_after_the_fast_path(db_url, solum):
                 connection.execute(table.insert(), values)
                 expected[table.name] = values
         with engine.connect() as connection:
-            for table in models.Base.metadata.sorted_tables:
+            for table in tables.metadata.sorted_tables:
                 stored = connection.execute(sa.select(table)).one()._asdict()
                 assert {name: stored[name] for name in
                         expected[table.name]} == expected[table.name]

@@ -4,7 +4,8 @@ After ``upgrade head`` Alembic's comparison (types and server defaults
 included) must find nothing between the models and the database, on every
 backend, so that ``revision --autogenerate`` writes a migration only for a
 real model change. The YAML/JSON types must give back every value they
-were given, on a real database.
+were given, on a real database. The ORM classes map the Core tables of
+tables.py (what the fast path builds from): the schema is defined once.
 """
 
 import contextlib
@@ -22,13 +23,13 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from solum_db_manage import diagnose, migration, models, types
+from solum_db_manage import diagnose, migration, models, tables, types
 from tests import conftest
 
 
 def upgrade_head(db_url):
     """Walk the chain to head: to kilo first, since an empty database
-    upgraded straight to head is built from these very models (fresh.py;
+    upgraded straight to head is built from these very tables (fresh.py;
     test_fast_path.py proves that schema the chain's)."""
     migration.upgrade(migration.make_config(db_url), "kilo")
     migration.upgrade(migration.make_config(db_url), "head")
@@ -48,6 +49,30 @@ def copy_of_models():
     for table in models.Base.metadata.sorted_tables:
         table.to_metadata(metadata)
     return metadata
+
+
+# --- the models are the Core tables, mapped ---------------------------------
+
+
+def test_the_models_map_the_core_tables_and_define_nothing_more():
+    assert models.Base.metadata is tables.metadata
+    mapped = {mapper.class_: mapper.local_table
+              for mapper in models.Base.registry.mappers}
+    assert len(mapped) == len(tables.metadata.tables) == 15
+    for cls, table in mapped.items():
+        assert cls.__table__ is table
+        assert tables.metadata.tables[table.name] is table
+        assert getattr(tables, table.name) is table
+        # Every column is an attribute of the class under its own name.
+        assert [attribute.key for attribute in
+                sa.inspect(cls).column_attrs] == table.columns.keys()
+    assert {table.name for table in mapped.values()} == set(
+        tables.metadata.tables)
+
+
+def test_models_re_export_the_schema_helpers():
+    assert models.create_statements is tables.create_statements
+    assert models.column_order is tables.column_order
 
 
 # --- models versus migrations ------------------------------------------------

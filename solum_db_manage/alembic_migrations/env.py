@@ -3,7 +3,7 @@ offline (``--sql``) from the URL alone."""
 
 from alembic import context
 
-from solum_db_manage import diagnose, models
+from solum_db_manage import diagnose, tables
 
 config = context.config
 
@@ -28,7 +28,7 @@ def _skip_empty_autogenerate(context, revision, directives):
 def run_migrations_offline():
     context.configure(
         url=config.attributes["url"],
-        target_metadata=models.Base.metadata,
+        target_metadata=tables.metadata,
         literal_binds=True,
         transaction_per_migration=True,
     )
@@ -40,7 +40,7 @@ def run_migrations_online():
     connection = config.attributes["connection"]
     context.configure(
         connection=connection,
-        target_metadata=models.Base.metadata,
+        target_metadata=tables.metadata,
         transaction_per_migration=True,
         compare_type=True,
         compare_server_default=True,
