@@ -321,12 +321,11 @@ def walk():
     with Alembic on an in-memory SQLite database, root first."""
     import sqlalchemy as sa
     from alembic import command
-    from alembic.script import ScriptDirectory
 
     from solum_db_manage import diagnose, migration
 
     config = migration.make_config("sqlite://")
-    script = ScriptDirectory.from_config(config)
+    script = migration.script_directory(config)
     down = {rev.revision: rev.down_revision
             for rev in script.walk_revisions()}
     if len(script.get_heads()) != 1 or any(

@@ -494,6 +494,12 @@ def _untracked(connection, tables, head, full, status):
     return found
 
 
+def head_targets(head):
+    """The upgrade targets that build an empty database's head schema
+    directly (fresh.py) rather than walk the chain."""
+    return ("head", "heads", head)
+
+
 def _head_built_in_part(live, head, status):
     """True if ``live`` is what a cut-short ``upgrade head`` of an empty
     database leaves: some tables of the head schema, each whole.
@@ -503,8 +509,7 @@ def _head_built_in_part(live, head, status):
     so far. The lock says which command stopped.
     """
     command = status.record.command if status is not None else None
-    if command not in (f"upgrade {name}" for name in ("head", "heads",
-                                                      head)):
+    if command not in (f"upgrade {name}" for name in head_targets(head)):
         return False
     expected = dict(revision_fingerprints())[head]
     return all(expected.get(table) == columns

@@ -14,8 +14,7 @@ importing either costs more than building the schema.
 import sqlalchemy as sa
 
 from solum_db_manage import chain, tables
-
-VERSION_TABLE = "alembic_version"
+from solum_db_manage.diagnose import VERSION_TABLE
 
 
 def _version_table():

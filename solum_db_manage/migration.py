@@ -437,7 +437,7 @@ def upgrade(config, revision="head", sql=False):
                                   previous=held.previous)
         _refuse(found, "upgrade")
         if (found.built is not None
-                and revision in ("head", "heads", found.head)
+                and revision in diagnose.head_targets(found.head)
                 and _build_head(connection, held, found)):
             return
         from alembic import command

@@ -280,15 +280,25 @@ def test_sqlite_without_update_from_moves_triggers_the_same_way(
         tmp_path, monkeypatch):
     """SQLite before 3.33 has no UPDATE ... FROM: the per-plan lookups
     it runs instead give the same values."""
-    import sqlite3
+    from solum_db_manage.alembic_migrations import helpers
 
-    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(helpers, "sqlite_version", lambda: (3, 31, 1))
     db_url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(db_url)
+    moves = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE plan SET trigger_id"):
+            moves.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
     try:
         _check_the_move(db_url, engine)
     finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
         engine.dispose()
+    # The per-plan lookups ran, not UPDATE ... FROM.
+    assert len(moves) == 1 and " FROM (" not in moves[0], moves
 
 
 # --- every drop and narrowing of the chain is declared -----------------------

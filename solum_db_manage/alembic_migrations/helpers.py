@@ -217,6 +217,8 @@ def alter_columns(table, renames=(), drops=()):
 # the database file. Older libraries rebuild the table, as before.
 SQLITE_RENAME_COLUMN = (3, 27, 0)
 SQLITE_DROP_COLUMN = (3, 35, 5)
+# UPDATE ... FROM came with 3.33.0.
+SQLITE_UPDATE_FROM = (3, 33, 0)
 
 _CHECK = re.compile(r"\bCHECK\s*\(", re.IGNORECASE)
 

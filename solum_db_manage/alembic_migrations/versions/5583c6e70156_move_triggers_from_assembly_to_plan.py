@@ -19,8 +19,6 @@ gives the same values; once that column is dropped, the copy was
 committed (MySQL commits before each DDL statement).
 """
 
-import sqlite3
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -80,7 +78,8 @@ def upgrade():
     ])
     if helpers.has_column("assembly", "trigger_id"):
         dialect = helpers.dialect_name()
-        if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+        if (dialect == "sqlite"
+                and helpers.sqlite_version() < helpers.SQLITE_UPDATE_FROM):
             with helpers.lookup_index("assembly", ["plan_id", "trigger_id"],
                                       "ix_solum_tmp_assembly_plan_trigger"):
                 op.execute(COPY_TO_PLANS_PER_PLAN)
