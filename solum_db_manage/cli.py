@@ -268,6 +268,9 @@ def _describe(error):
                 "for a literal '$', for example in a password")
     if cfg is not None and isinstance(error, cfg.Error):
         return f"configuration: {error}"
+    broken = _broken_script(error)
+    if broken:
+        return broken
     if isinstance(error, UnicodeError):
         return ("the command line or configuration holds bytes that are "
                 f"not UTF-8 text ({type(error).__name__})")
@@ -298,6 +301,15 @@ def _describe(error):
         return f"database error: {error}"
     return (f"unexpected {type(error).__name__}: {error} (run with --debug "
             f"for the traceback)")
+
+
+def _broken_script(error):
+    """A migration script that does not load, named; None for others."""
+    if "solum_db_manage.migration" not in sys.modules:
+        return None
+    from solum_db_manage import authoring, migration
+
+    return authoring.broken_script(error, migration.scripts_path())
 
 
 def _raised_in_alembic_script(error):

@@ -543,15 +543,25 @@ def stamp(config, revision, sql=False, purge=False):
 
 
 def revision(config, message=None, autogenerate=False):
-    """Write a new migration script into the package's versions/."""
+    """Write a new migration script into the package's versions/.
+
+    Refused, writing nothing, where versions/ belongs to an installed
+    package or cannot be written; a script that does not load is removed
+    (see authoring.py).
+    """
     from alembic import command
 
-    if not autogenerate:
-        command.revision(alembic_config(config), message=message)
-        return
-    with connect(config):
-        script = command.revision(
-            alembic_config(config), message=message, autogenerate=True)
+    from solum_db_manage import authoring
+
+    scripts = scripts_path()
+    authoring.refuse_unsafe_location(scripts)
+    with authoring.removing_new_scripts(scripts):
+        if not autogenerate:
+            command.revision(alembic_config(config), message=message)
+            return
+        with connect(config):
+            script = command.revision(
+                alembic_config(config), message=message, autogenerate=True)
     if not script:
         config.print_stdout("No changes in schema detected.")
 

@@ -1,4 +1,5 @@
-"""${message}
+<%! from solum_db_manage.authoring import docstring_text %>\
+"""${message | docstring_text}
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
