@@ -266,6 +266,10 @@ MESSAGES = st.one_of(
 @example(message="é头\U0001f600\x00\r\n\udcff" * 1430)
 def test_any_message_gives_a_script_that_parses(solum, script_copy,
                                                 message):
+    _write_and_check(solum, script_copy, message)
+
+
+def _write_and_check(solum, script_copy, message):
     before = new_scripts(script_copy)
     result = solum("revision", f"--message={message}")
     assert result.code == 0, result.err
@@ -274,6 +278,20 @@ def test_any_message_gives_a_script_that_parses(solum, script_copy,
         assert_safe_script(path, message)
     finally:
         _remove(path)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow,
+                                 HealthCheck.data_too_large,
+                                 HealthCheck.large_base_example])
+@given(message=st.one_of(MESSAGES, st.text(st.characters(
+    exclude_categories=()), min_size=2000, max_size=10000)))
+def test_many_messages_give_scripts_that_parse(solum, script_copy, message):
+    """The longer run (slow marker): 300 more, 2,000-10,000 characters
+    among them."""
+    _write_and_check(solum, script_copy, message)
 
 
 def test_a_message_cannot_run_code(solum, script_copy, tmp_path):
