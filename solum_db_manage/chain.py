@@ -293,7 +293,7 @@ def current():
 @functools.cache
 def _walked(directory, names):
     LOG.warning(
-        "WARNING: solum_db_manage/chain.py does not describe the migration "
+        "solum_db_manage/chain.py does not describe the migration "
         "scripts (a revision added or removed?); walking them instead. Run "
         "'python -m solum_db_manage.chain --write'.")
     head, walked = walk()

@@ -5,12 +5,13 @@
 """
 
 import glob
+import logging
 import os
 import re
 import sys
 import traceback
 
-from solum_db_manage import errors, usage
+from solum_db_manage import errors, output, usage
 from solum_db_manage.output import RedactingStream, Redactor
 
 PROG = usage.PROG
@@ -108,7 +109,10 @@ def build_conf():
     # Logs go to stderr so that scripts can parse stdout.
     conf.set_default("use_stderr", True)
     conf.set_default("default_log_levels", log.get_default_log_levels() + [
-        "alembic.runtime.plugins=WARN"])
+        "alembic.runtime.plugins=WARN",
+        # Autogenerate's "Detected sequence named ... assuming SERIAL" on
+        # every PostgreSQL id column: noise for check and revision.
+        "alembic.ddl.postgresql=WARN"])
     return conf
 
 
@@ -149,26 +153,42 @@ def main(argv=None):
     sys.stdout = RedactingStream(sys.stdout, redact)
     sys.stderr = RedactingStream(sys.stderr, redact)
     # Until the configuration is parsed, only the command line tells.
-    state = {"debug": "--debug" in argv or "-d" in argv}
+    state = {"debug": "--debug" in argv or "-d" in argv, "logging": False}
     try:
-        return _main(argv, redact, state)
-    except SystemExit as exit:
-        # argparse: -h and --version exit 0, usage errors exit 2.
-        return exit.code if isinstance(exit.code, int) else errors.EXIT_USAGE
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
-    except Exception as error:
-        if state["debug"]:
-            sys.stderr.write(traceback.format_exc())
-        _error(_describe(error))
-        return getattr(error, "exit_code", errors.EXIT_ERROR)
+        try:
+            return _main(argv, redact, state)
+        except SystemExit as exit:
+            # argparse: -h and --version exit 0, usage errors exit 2.
+            return (exit.code if isinstance(exit.code, int)
+                    else errors.EXIT_USAGE)
+        except KeyboardInterrupt:
+            failure = None
+        except Exception as error:
+            if state["debug"]:
+                sys.stderr.write(traceback.format_exc())
+            failure = error
+        # Reported outside the except clauses: oslo.log's formatter adds
+        # the exception being handled to any error logged in one.
+        return _fail(failure, state)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved
         if exiting:
             _exiting()
+
+
+def _fail(error, state):
+    """Report a failure (None: Ctrl-C); return its exit status."""
+    if error is None:
+        _error("interrupted", state)
+        return errors.EXIT_INTERRUPTED
+    if state["logging"]:
+        for line in getattr(error, "details", ()):
+            logging.getLogger(output.LOGGER).error("%s", line)
+    _error(_describe(error), state,
+           exc_info=error if state["debug"] else None)
+    return getattr(error, "exit_code", errors.EXIT_ERROR)
 
 
 def _exiting():
@@ -188,12 +208,6 @@ def _exiting():
 def _main(argv, redact, state):
     usage.answer_help(argv, _package_version())
 
-    import logging
-
-    from oslo_log import log
-
-    from solum_db_manage.output import RedactingFilter
-
     conf = build_conf()
     try:
         conf(args=argv, project="solum", prog=PROG,
@@ -206,11 +220,9 @@ def _main(argv, redact, state):
             error, UnicodeDecodeError) else error.strerror or str(error))
         raise errors.ConfigError(
             f"configuration: cannot read {named}: {reason}") from error
-    log.setup(conf, PROG)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter(redact))
-
     state["debug"] = conf.debug
+    output.setup_logging(conf, redact, PROG, _package_version())
+    state["logging"] = True
     name = conf.command.name
     args = conf.command
 
@@ -250,8 +262,13 @@ def _require_text(value):
             "the revision is not valid text (UTF-8)") from None
 
 
-def _error(message):
-    sys.stderr.write(f"ERROR: {' '.join(str(message).split())}\n")
+def _error(message, state, exc_info=None):
+    """The final ``ERROR: ...`` line on stderr; logged too once logging is
+    set up, where the log goes elsewhere (a file, syslog)."""
+    line = " ".join(str(message).split())
+    if state["logging"]:
+        output.log_final(line, exc_info=exc_info)
+    sys.stderr.write(f"ERROR: {line}\n")
 
 
 def _describe(error):

@@ -13,7 +13,7 @@ removes.
 """
 
 import dataclasses
-import sys
+import logging
 
 import sqlalchemy as sa
 
@@ -410,9 +410,12 @@ def steps_of(migration_steps):
             for step in migration_steps]
 
 
+LOG = logging.getLogger("solum_db_manage")
+
+
 def warn(message):
-    """One ``WARNING: ...`` line on stderr, where the tool reports."""
-    sys.stderr.write(f"WARNING: {' '.join(str(message).split())}\n")
+    """One warning, through the tool's logger (stderr or the log)."""
+    LOG.warning("%s", " ".join(str(message).split()))
 
 
 def review(connection, steps, target, force=False):
@@ -431,7 +434,9 @@ def review(connection, steps, target, force=False):
             f"downgrade to {target} would lose data, so nothing was "
             f"changed: {'; '.join(refused)}. Run it again with --force to "
             f"downgrade anyway (values too long for a narrowed column are "
-            f"then cut to fit)")
+            f"then cut to fit)", details=[
+                f"downgrade to {target} would lose data, so nothing was "
+                f"changed:", *refused])
     for loss in losses:
         warn(loss)
     return losses

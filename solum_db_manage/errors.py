@@ -14,14 +14,20 @@ EXIT_INTERRUPTED = 130
 
 
 class SolumDBManageError(Exception):
-    """An expected failure: reported as one ``ERROR:`` line, no traceback."""
+    """An expected failure: reported as one ``ERROR:`` line, no traceback.
+
+    ``details``, where given, are the lines of a list the message folds
+    into one line (differences, losses): main() logs them one per line
+    before the ``ERROR:`` line.
+    """
 
     exit_code = EXIT_ERROR
 
-    def __init__(self, message, exit_code=None):
+    def __init__(self, message, exit_code=None, details=()):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+        self.details = list(details)
 
 
 class UsageError(SolumDBManageError):

@@ -20,6 +20,7 @@ expired; its holder renews it every ``lease / 4`` seconds.
 
 import contextlib
 import datetime
+import logging
 import os
 import random
 import socket
@@ -294,7 +295,8 @@ class MigrationLock:
         self.command = command
         self.timeout = timeout
         self.lease = lease
-        self.report = report or (lambda line: None)
+        # report(line, level=logging.INFO): where the tool says it.
+        self.report = report or (lambda line, level=None: None)
         self.token = str(uuid.uuid4())
         self.lost = None
         self.changing = False
@@ -408,7 +410,7 @@ class MigrationLock:
         if claimed != 1:
             return False
         if note:
-            self.report(f"WARNING: {note}.")
+            self.report(f"{note}.", logging.WARNING)
             self.previous = Status("interrupted", record)
         elif record.state == FAILED:
             self.previous = Status("failed", record)

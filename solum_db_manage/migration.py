@@ -322,11 +322,8 @@ def locked(config, command):
             config.attributes.pop("lock", None)
 
 
-def _report(line):
-    if line.startswith("WARNING"):
-        LOG.warning(line)
-    else:
-        LOG.info(line)
+def _report(line, level=logging.INFO):
+    LOG.log(level, "%s", line)
 
 
 def current_heads(connection):
@@ -372,7 +369,8 @@ def version(config):
     config.print_stdout(
         "Current DB revision is %s", ", ".join(described) or "None")
     if found.state in ("newer", "untracked", "locked", "interrupted"):
-        LOG.warning(" ".join(found.lines()))
+        for line in found.lines():
+            LOG.warning("%s", line)
 
 
 def check(config, as_json=False):
@@ -402,9 +400,11 @@ def _refuse(found, command):
             and command not in found.allows):
         raise errors.SolumDBManageError(
             f"{command} refused, nothing was changed: "
-            + " ".join(found.lines()), exit_code=found.status)
+            + " ".join(found.lines()), exit_code=found.status,
+            details=[f"{command} refused, nothing was changed:",
+                     *found.lines()])
     if found.state == "interrupted":
-        LOG.warning("WARNING: %s Completing it.", found.lock.describe()
+        LOG.warning("%s Completing it.", found.lock.describe()
                     if found.lock else found.message)
 
 

@@ -92,3 +92,147 @@ class RedactingFilter(logging.Filter):
         record.msg = self._redact(message)
         record.args = None
         return True
+
+
+# --- logging, as oslo.log sets it up in OpenStack services ------------------
+
+# The logger of the tool's own lines.
+LOGGER = "solum_db_manage"
+
+# Marks the record of the final ``ERROR: ...`` line (see log_final): main()
+# prints that line itself, so no handler on stderr writes the record too.
+_FINAL = "solum_db_manage_final"
+
+
+class _SkipFinal(logging.Filter):
+    """On stderr: drop the final error's record, which main() prints."""
+
+    def filter(self, record):
+        return not getattr(record, _FINAL, False)
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Another formatter's lines, with passwords masked."""
+
+    def __init__(self, inner, redact):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self._redact = redact
+
+    def format(self, record):
+        return self._redact(self.inner.format(record))
+
+
+def _unwrapped(stream):
+    return getattr(stream, "_stream", stream)
+
+
+def _writes_to_stderr(handler):
+    import sys
+
+    if (not isinstance(handler, logging.StreamHandler)
+            or isinstance(handler, logging.FileHandler)):
+        return False
+    stream = _unwrapped(getattr(handler, "stream", None))
+    return stream is not None and stream in (
+        _unwrapped(sys.stderr), sys.__stderr__)
+
+
+def _handlers():
+    """Every handler of every logger (a log_config_append file can put
+    them on any logger, not only the root)."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)]
+    seen = []
+    for logger in loggers:
+        for handler in logger.handlers:
+            if handler not in seen:
+                seen.append(handler)
+    return seen
+
+
+def setup_logging(conf, redact, product, version):
+    """oslo.log's set-up, then what a command line tool needs besides.
+
+    As in services: ``log_file``/``log_dir`` write the log to the file
+    only, ``use_journal`` to the journal, ``use_syslog`` adds syslog, and
+    ``log_config_append`` hands the whole set-up to a logging ini file.
+    Where no handler writes to stderr then, warnings and errors still go
+    there (the bad-input contract: the user sees why a run failed).
+    Without any of them the log goes to stderr, not oslo.log's stdout,
+    so that scripts can parse the results on stdout. Every handler masks
+    passwords.
+    """
+    import sys
+
+    from oslo_config import cfg
+    from oslo_log import formatters, log
+
+    elsewhere = bool(conf.log_file or conf.log_dir or conf.use_journal)
+    if (elsewhere and conf.get_location("use_stderr").location
+            is cfg.Locations.set_default):
+        # Our default (stderr) stands in for oslo.log's stdout fallback
+        # only; set in a file, use_stderr = True adds stderr as it would.
+        conf.set_override("use_stderr", False)
+    if conf.log_config_append:
+        # oslo.log reloads the file only where its mtime changed since
+        # the last set-up in this process; each run is a fresh start.
+        log._load_log_config.old_time = 0
+    _describe_setup_errors(lambda: log.setup(conf, product, version),
+                           conf)
+    handlers = _handlers()
+    if not any(_writes_to_stderr(handler) for handler in handlers):
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setLevel(logging.WARNING)
+        stderr.setFormatter(formatters.ContextFormatter(
+            project=product, version=version, datefmt=conf.log_date_format,
+            config=conf))
+        logging.getLogger().addHandler(stderr)
+        handlers.append(stderr)
+    for handler in handlers:
+        # oslo.log keeps its syslog handler across set-ups in a process.
+        for old in [f for f in handler.filters
+                    if isinstance(f, (RedactingFilter, _SkipFinal))]:
+            handler.removeFilter(old)
+        handler.addFilter(RedactingFilter(redact))
+        # The formatter adds text of its own (oslo.log: the summary of
+        # the exception being handled): masked once formatted too.
+        formatter = handler.formatter
+        if isinstance(formatter, _RedactingFormatter):
+            formatter = formatter.inner
+        handler.setFormatter(_RedactingFormatter(formatter, redact))
+        if _writes_to_stderr(handler):
+            handler.addFilter(_SkipFinal())
+
+
+def _describe_setup_errors(setup, conf):
+    """Run oslo.log's set-up; a destination it cannot use is one error."""
+    from oslo_log import log
+
+    from solum_db_manage import errors
+
+    try:
+        setup()
+    except log.LogConfigError as error:
+        raise errors.ConfigError(
+            f"logging: {' '.join(str(error).split())}") from error
+    except OSError as error:
+        path = error.filename or conf.log_file or conf.log_dir
+        raise errors.ConfigError(
+            f"logging: cannot open the log file {path}: "
+            f"{error.strerror or error}") from error
+    except RuntimeError as error:
+        # use_journal without the systemd bindings, syslog elsewhere
+        # than on UNIX: oslo.log says so in a RuntimeError.
+        raise errors.ConfigError(
+            f"logging: {error} (use_journal needs the systemd Python "
+            f"bindings, python3-systemd)" if conf.use_journal
+            else f"logging: {error}") from error
+
+
+def log_final(message, exc_info=None):
+    """Log the final error where the log goes (a file, syslog), not on
+    stderr: main() writes it there as the ``ERROR: ...`` line."""
+    logging.getLogger(LOGGER).error(
+        "%s", message, exc_info=exc_info, extra={_FINAL: True})
