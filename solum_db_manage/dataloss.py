@@ -428,6 +428,8 @@ def review(connection, steps, target, force=False):
     from solum_db_manage import errors
 
     losses = assess(connection, steps)
+    LOG.debug("Data-loss review: %d steps to %s, %d would lose data",
+              len(steps), target, len(losses))
     refused = [str(loss) for loss in losses if loss.direction == DOWNGRADE]
     if refused and not force:
         raise errors.SolumDBManageError(

@@ -10,6 +10,7 @@ database is at. At head, the schema is also compared, types included, with
 the models: the only part that needs Alembic.
 """
 
+import logging
 import re
 
 import sqlalchemy as sa
@@ -31,6 +32,8 @@ LOCKED = (errors.EXIT_LOCKED, "locked")
 INTERRUPTED = (errors.EXIT_LOCKED, "interrupted")
 
 PROG = "solum-db-manage"
+
+LOG = logging.getLogger("solum_db_manage")
 
 
 class Diagnosis:
@@ -249,6 +252,9 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
     head = chain.current().head
     status = lock.status(connection, ignore=own_lock) or previous
     recorded = list(current_heads(connection))
+    LOG.debug("Diagnosis: the database records %s (head %s); lock: %s",
+              ", ".join(recorded) or "no revision", head,
+              status.describe() if status else "no other run")
     if status is not None and status.kind == "running":
         found = Diagnosis(LOCKED, _sentence(status.describe()), recorded,
                           head)
@@ -278,7 +284,12 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
                 f"revision the database is at, which the interrupted run "
                 f"moved: run the downgrade again naming the revision it "
                 f"was to reach.")
+        LOG.debug("Diagnosis: %s (exit %s)", interrupted.state,
+                  interrupted.status)
         return interrupted
+    LOG.debug("Diagnosis: %s (exit %s)%s", found.state, found.status,
+              f", {len(found.differences)} differences"
+              if found.differences else "")
     return found
 
 

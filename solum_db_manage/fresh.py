@@ -11,10 +11,14 @@ No Alembic and no SQLAlchemy ORM here (tables.py is plain Core):
 importing either costs more than building the schema.
 """
 
+import logging
+
 import sqlalchemy as sa
 
 from solum_db_manage import chain, tables
 from solum_db_manage.diagnose import VERSION_TABLE
+
+LOG = logging.getLogger("solum_db_manage")
 
 
 def _version_table():
@@ -49,6 +53,8 @@ def build_head(connection, resume=False):
     """
     existing = set(sa.inspect(connection).get_table_names())
     made = existing & tables.metadata.tables.keys()
+    LOG.debug("Fresh install: %d of the head tables exist%s", len(made),
+              " (resuming)" if resume else "")
     if made and not resume:
         return None
     version = _version_table()

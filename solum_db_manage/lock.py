@@ -33,6 +33,8 @@ from sqlalchemy import exc
 
 from solum_db_manage import errors
 
+LOG = logging.getLogger("solum_db_manage")
+
 LOCK_TABLE = "solum_db_manage_lock"
 DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal (Galera)
@@ -319,6 +321,8 @@ class MigrationLock:
                 self._engine, isolation_level="AUTOCOMMIT")
             self._session = _session(self._connection)
             if self._session is None:
+                LOG.debug("Lock: none for the %s dialect",
+                          self._connection.dialect.name)
                 yield self
                 return
             try:
@@ -355,6 +359,9 @@ class MigrationLock:
         while True:
             if self._try():
                 self._node_renewal()
+                LOG.debug("Lock: held by this run (%s on %s, lease %g s)",
+                          self.command, self._connection.dialect.name,
+                          self.lease)
                 return
             record = self._read_quietly()
             if time.monotonic() >= deadline:
@@ -478,6 +485,7 @@ class MigrationLock:
                 return
 
     def _release(self, state, detail):
+        LOG.debug("Lock: releasing, recording the run as %s", state)
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()

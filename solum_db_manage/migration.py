@@ -275,6 +275,7 @@ def connect(config, read_only=False):
         config.attributes["missing_file"] = parse_url(url).database
         url = "sqlite://"
     engine = create_engine(url)
+    LOG.debug("Connecting to %s", _shown(engine.url))
     try:
         with open_connection(engine) as connection:
             seconds = config.attributes.get("ddl_lock_timeout")
@@ -436,9 +437,11 @@ def upgrade(config, revision="head", sql=False):
                                   own_lock=held.token,
                                   previous=held.previous)
         _refuse(found, "upgrade")
-        if (found.built is not None
-                and revision in diagnose.head_targets(found.head)
-                and _build_head(connection, held, found)):
+        fast = (found.built is not None
+                and revision in diagnose.head_targets(found.head))
+        LOG.debug("Fresh-install fast path: %s", "tried" if fast else
+                  "not taken (not an empty database upgraded to head)")
+        if fast and _build_head(connection, held, found):
             return
         from alembic import command
 
@@ -446,6 +449,7 @@ def upgrade(config, revision="head", sql=False):
 
         script = script_directory(config)
         steps = script._upgrade_revs(revision, tuple(found.recorded))
+        _debug_plan("upgrade", revision, steps)
         dataloss.review(connection, dataloss.steps_of(steps), revision)
         # Cut values a narrowed column cannot hold, as warned.
         config.attributes["truncate"] = True
@@ -457,6 +461,12 @@ def upgrade(config, revision="head", sql=False):
             return
         held.changing = True
         command.upgrade(alembic_config(config), revision)
+
+
+def _debug_plan(command, revision, steps):
+    LOG.debug("Plan: %s %s walks %d revisions%s", command, revision,
+              len(steps), ": " + ", ".join(
+                  step.revision.revision for step in steps) if steps else "")
 
 
 def _build_head(connection, held, found):
@@ -508,6 +518,7 @@ def downgrade(config, revision, sql=False, force=False):
         _refuse(found, "downgrade")
         script = script_directory(config)
         steps = script._downgrade_revs(revision, tuple(found.recorded))
+        _debug_plan("downgrade", revision, steps)
         dataloss.review(connection, dataloss.steps_of(steps), revision,
                         force=force)
         config.attributes["truncate"] = force

@@ -1,16 +1,22 @@
 """Alembic environment: online on the connection solum-db-manage opened,
 offline (``--sql``) from the URL alone."""
 
+import logging
+
 from alembic import context
 
 from solum_db_manage import diagnose, tables
 
 config = context.config
+LOG = logging.getLogger("solum_db_manage")
 
 
 def _after_revision(ctx, step, heads, run_args):
     """Between revisions: stop if the migration lock was lost; hooks."""
     held = config.attributes.get("lock")
+    LOG.debug("Step done: %s; now at %s", step.up_revision_id
+              if step.is_upgrade else step.down_revision_ids, ", ".join(heads)
+              or "base")
     if held is not None:
         held.verify()
     hook = config.attributes.get("after_revision")
