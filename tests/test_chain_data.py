@@ -118,7 +118,7 @@ def test_a_revision_not_in_chain_py_is_noticed_and_walked(
     tables = dict(found.fingerprints)["0123456789ab"]
     assert "frobnication" in tables["app"]
     assert [record.getMessage() for record in caplog.records] == [
-        f"WARNING: solum_db_manage/chain.py does not describe the "
+        f"solum_db_manage/chain.py does not describe the "
         f"migration scripts (a revision added or removed?); walking them "
         f"instead. Run '{REGENERATE}'."]
     # Regenerating would describe the new revision.

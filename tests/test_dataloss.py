@@ -70,7 +70,9 @@ def upgrade(db_url, revision):
 
 
 def warnings(err):
-    return [line for line in err.splitlines() if line.startswith("WARNING:")]
+    """The text of each warning logged (oslo.log's format)."""
+    return [line.split(" [-] ", 1)[1] for line in err.splitlines()
+            if " WARNING solum_db_manage [-] " in line]
 
 
 def error_lines(err):
@@ -422,7 +424,7 @@ def test_upgrade_warns_of_values_it_drops_and_proceeds(solum, db_url,
     result = solum("upgrade", "head", url=db_url)
     assert result.code == 0, result.err
     assert warnings(result.err) == [
-        "WARNING: upgrade 27dff58cbc65 drops plan.deploy_keys_uri: 2 rows "
+        "upgrade 27dff58cbc65 drops plan.deploy_keys_uri: 2 rows "
         "hold a value that will be lost"]
     # Before anything ran.
     assert result.err.index("WARNING") < result.err.index("Running upgrade")
@@ -479,9 +481,9 @@ def test_forced_downgrade_cuts_values_that_do_not_fit(solum, db_url,
 
     assert result.code == 0, result.err
     assert warnings(result.err) == [
-        "WARNING: downgrade 43df309dbf3f narrows image.base_image_id to 36 "
+        "downgrade 43df309dbf3f narrows image.base_image_id to 36 "
         "characters: 2 rows hold a longer value that will be cut",
-        "WARNING: cut 2 values of image.base_image_id to 36 characters",
+        "cut 2 values of image.base_image_id to 36 characters",
     ]
     assert dbutil.version_rows(engine) == ["40df542e345"]
     assert [row["base_image_id"] for row in dbutil.rows(engine, "image")] == [
@@ -494,7 +496,7 @@ def test_forced_downgrade_cuts_image_status_that_does_not_fit(
     insert(engine, "image", status="UNITTEST_FAILED")
     result = solum("downgrade", "--force", "-1", url=db_url)
     assert result.code == 0, result.err
-    assert ("WARNING: cut 1 value of image.status to 12 characters"
+    assert ("cut 1 value of image.status to 12 characters"
             in warnings(result.err))
     assert [row["state"] for row in dbutil.rows(engine, "image")] == [
         "UNITTEST_FAI"]
@@ -506,7 +508,7 @@ def test_forced_downgrade_drops_what_it_warned_of(solum, db_url, engine):
     result = solum("downgrade", "--force", "-1", url=db_url)
     assert result.code == 0, result.err
     assert warnings(result.err) == [
-        "WARNING: downgrade a271b35952be drops app.scale_config: 1 row "
+        "downgrade a271b35952be drops app.scale_config: 1 row "
         "holds a value that will be lost"]
     assert dbutil.version_rows(engine) == ["272e7cd352f9"]
 
