@@ -101,7 +101,7 @@ def insert_plan(engine, deploy_keys_uri):
 
 def test_debug_logs_the_tools_decisions(backend, db_url, solum, tmp_path):
     debug_conf = config(tmp_path, "[DEFAULT]\ndebug = True\n", "debug.conf")
-    quiet = solum("upgrade", JUNO, url=db_url)
+    quiet = solum("upgrade", "+1", url=db_url)
     assert quiet.code == 0, quiet.err
     assert not texts(quiet.err, "DEBUG")
 
@@ -111,11 +111,12 @@ def test_debug_logs_the_tools_decisions(backend, db_url, solum, tmp_path):
     debug = texts(result.err, "DEBUG")
     joined = "\n".join(debug)
     assert "Connecting to " in joined
-    assert f"Diagnosis: the database records {JUNO}" in joined
+    assert "Diagnosis: the database records icehouse" in joined
     assert "Diagnosis: behind (exit 3)" in joined
     assert "Lock: held by this run (upgrade +2 on " in joined
     assert "Fresh-install fast path: not taken" in joined
-    assert "Plan: upgrade +2 walks 2 revisions: 27dff58cbc65, " in joined
+    assert ("Plan: upgrade +2 walks 2 revisions: 498adc6185ae, "
+            "450600086a09") in joined
     assert "Data-loss review: 2 steps to +2, 0 would lose data" in joined
     assert len([t for t in debug if t.startswith("Step done: ")]) == 2
     assert "Lock: releasing, recording the run as done" in joined
@@ -147,7 +148,7 @@ def test_debug_on_the_fresh_install_fast_path(backend, db_url, solum):
 
 def test_version_warning_is_one_item_per_line(backend, db_url, engine,
                                               solum):
-    assert solum("upgrade", KILO, url=db_url).code == 0
+    assert solum("upgrade", "+1", url=db_url).code == 0
     with engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM alembic_version")
     result = solum("version", url=db_url)
@@ -165,7 +166,8 @@ def test_version_warning_is_one_item_per_line(backend, db_url, engine,
 
 def test_refusal_lists_each_difference_on_its_own_line(backend, db_url,
                                                        engine, solum):
-    assert solum("upgrade", KILO, url=db_url).code == 0
+    # At head, upgrade does not compare with the models: one before.
+    assert solum("upgrade", JUNO, url=db_url).code == 0
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE userlogs")
         connection.exec_driver_sql(
@@ -183,16 +185,16 @@ def test_refusal_lists_each_difference_on_its_own_line(backend, db_url,
     assert listed[0] == "upgrade refused, nothing was changed:"
     assert "  table userlogs is missing" in listed
     assert "  table surplus is not expected" in listed
-    assert listed[1].startswith(f"The database records revision {KILO}")
+    assert listed[1].startswith(f"The database records revision {JUNO}")
     assert_one_level_word(result.err)
     assert dbutil.snapshot(engine, include_version_table=True) == before
 
 
 def test_data_loss_warnings_go_through_the_logger(backend, db_url, engine,
-                                                   solum):
+                                                   new_db_url, solum):
     assert solum("upgrade", JUNO, url=db_url).code == 0
     insert_plan(engine, "swift://keys/a")
-    result = solum("upgrade", "head", url=db_url)
+    result = solum("upgrade", "+1", url=db_url)
     assert result.code == 0, result.err
     assert texts(result.err, "WARNING") == [
         "upgrade 27dff58cbc65 drops plan.deploy_keys_uri: 1 row holds a "
@@ -202,9 +204,12 @@ def test_data_loss_warnings_go_through_the_logger(backend, db_url, engine,
         assert LOG_LINE.match(line), line
 
     # A refused downgrade lists each loss on its own line, then ERROR.
+    at_head = new_db_url()
+    assert solum("upgrade", "head", url=at_head).code == 0
+    engine = sa.create_engine(at_head, poolclass=sa.pool.NullPool)
     insert(engine, "image", base_image_id="x" * 80)
     insert(engine, "app", scale_config='{"target": 2}')
-    refused = solum("downgrade", KILO, "--lock-timeout", "10", url=db_url)
+    refused = solum("downgrade", KILO, "--lock-timeout", "10", url=at_head)
     assert refused.code == 1, refused.err
     assert_error_contract(refused.err)
     listed = texts(refused.err, "ERROR")
@@ -226,7 +231,7 @@ def test_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors(
     assert solum("upgrade", JUNO, url=db_url).code == 0
     insert_plan(engine, "swift://keys/a")
 
-    result = solum("--log-file", str(log_file), "upgrade", "head",
+    result = solum("--log-file", str(log_file), "upgrade", "+1",
                    url=db_url)
 
     assert result.code == 0, result.err
@@ -251,7 +256,7 @@ def test_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors(
     both = config(tmp_path, "[DEFAULT]\nuse_stderr = True\n", "both.conf")
     result = solum("--debug", "--log-file", str(log_file), "check",
                    url=db_url, config_file=both)
-    assert result.code == 0, result.err
+    assert result.code == 3, result.err
     debug = texts(result.err, "DEBUG")
     assert debug and debug == texts(log_file.read_text(), "DEBUG")[
         -len(debug):]
@@ -427,7 +432,7 @@ def test_use_syslog_sends_the_log_to_dev_log(backend, db_url, engine,
     tool = threading.Thread(target=lambda: done.append(subprocess.run(
         ["unshare", "-m", "sh", "-c", IN_NAMESPACE, "sh", str(tmp_path),
          SCRIPT, "--config-file", conf, "--database-connection", db_url,
-         "upgrade", "head"],
+         "upgrade", "+1"],
         capture_output=True, text=True, timeout=300, env=env)))
     done = []
     try:
@@ -445,7 +450,7 @@ def test_use_syslog_sends_the_log_to_dev_log(backend, db_url, engine,
                for d in datagrams), datagrams
     # stderr has the log too (use_syslog adds to it, as in services).
     assert "drops plan.deploy_keys_uri" in done.stderr
-    assert dbutil.version_rows(engine) == [releases.HEAD]
+    assert dbutil.version_rows(engine) == ["27dff58cbc65"]
 
 
 # --- PostgreSQL: no "assuming SERIAL" ----------------------------------------
