@@ -636,7 +636,7 @@ def stamp(config, revision, sql=False, purge=False, force=False):
 
     require_revision("stamp", revision)
     refuse_pre_squash("stamp", revision)
-    revision = releases.resolve(revision)
+    asked, revision = revision, releases.resolve(revision)
     if sql:
         command.stamp(alembic_config(config), revision, sql=True,
                       purge=purge)
@@ -664,7 +664,7 @@ def stamp(config, revision, sql=False, purge=False, force=False):
             raise errors.SolumDBManageError(
                 "stamp refused, nothing was changed: "
                 + " ".join(refusal.lines())
-                + f" ('stamp --force {revision}' records it anyway.)",
+                + f" ('stamp --force {asked}' records it anyway.)",
                 exit_code=refusal.status)
         connection.rollback()
         held.changing = True
