@@ -11,8 +11,6 @@ recorded revisions.
 
 import json
 
-import pytest
-
 from solum_db_manage import releases
 from tests import dbutil, legacy
 
@@ -20,7 +18,17 @@ PROG = "solum-db-manage"
 HEAD = releases.HEAD
 KILO = releases.revision_of("kilo")
 JUNO = releases.revision_of("juno")
-SQUASH = releases.SQUASHED_INTO
+SQUASH = "498adc6185ae"
+
+# The 21 pre-squash revisions but the last, whose id the squash kept
+# (SOLUM_SCHEMA_FACTS.md, section 1.3): written out here, not read from
+# the code under test.
+PRE_SQUASH = (
+    "594288b1585a", "a42f578cef8", "37d6ad94f2ce", "4d72260e56e",
+    "46ffedad6d56", "3d1c8e21f103", "1767df1e2659", "3f2eaf30c19f",
+    "396a439167dc", "27e7701946fe", "365ff074069c", "3d69d7ff26cb",
+    "2e60bd23410d", "49f732ce446c", "9012e1a6ff1", "23f2a946d20e",
+    "44fcd06e4009", "12d90235e174", "18b94e085cf9", "4ee48e775ad7")
 
 
 def error_lines(err):
@@ -161,12 +169,10 @@ def test_stamp_of_a_schema_the_database_holds_stays_allowed(
     assert dbutil.version_rows(engine) == []
 
 
-@pytest.mark.parametrize("form", ["2014.1.0", "2014.2.1"])
-def test_stamp_icehouse_on_icehouse_era_forms_stays_allowed(
-        solum, db_url, engine, form, backend):
-    if backend != "sqlite" and form == "2014.1.0":
-        pytest.skip("the first and last forms on SQLite; the last elsewhere "
-                    "(test_icehouse.py runs every form)")
+def test_stamp_icehouse_on_the_icehouse_form_stays_allowed(
+        solum, db_url):
+    # The Icehouse (2014.1.0) form: test_icehouse.py runs every form.
+    form = "2014.1.0"
     legacy.build(db_url, form, rows=False)
     run_ok(solum, "stamp", "icehouse", url=db_url)
     run_ok(solum, "upgrade", "head", url=db_url)
@@ -227,10 +233,10 @@ def test_a_target_the_other_way_from_the_database_says_so(
 # --- the revisions the 2014 squash removed -----------------------------------
 
 def test_every_pre_squash_id_as_a_target_is_named(solum, db_url, engine):
-    run_ok(solum, "upgrade", "juno", url=db_url)
+    run_ok(solum, "upgrade", "icehouse", url=db_url)
     before = everything(engine)
-    assert len(releases.PRE_SQUASH) == 20
-    for revision in releases.PRE_SQUASH:
+    assert len(set(PRE_SQUASH)) == 20
+    for revision in PRE_SQUASH:
         for args, instead in (
                 (["upgrade", revision], f"'{PROG} upgrade head'"),
                 (["downgrade", revision], f"'{PROG} downgrade icehouse'"),
