@@ -661,11 +661,12 @@ def stamp(config, revision, sql=False, purge=False, force=False):
                             " ".join(refusal.lines()[:2]))
                 continue
             connection.rollback()
+            # Before the repair: scripts read the repair off the end.
+            refusal.notes.append(
+                f"'{PROG} stamp --force {asked}' records it anyway.")
             raise errors.SolumDBManageError(
                 "stamp refused, nothing was changed: "
-                + " ".join(refusal.lines())
-                + f" ('stamp --force {asked}' records it anyway.)",
-                exit_code=refusal.status)
+                + " ".join(refusal.lines()), exit_code=refusal.status)
         connection.rollback()
         held.changing = True
         command.stamp(alembic_config(config), revision, purge=purge)
