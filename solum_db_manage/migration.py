@@ -457,7 +457,12 @@ def _target(script, spec):
         return None
     if spec == "base":
         return ""
-    revisions = [rev for rev in script.get_revisions(spec) if rev is not None]
+    try:
+        revisions = [rev for rev in script.get_revisions(spec)
+                     if rev is not None]
+    except Exception:
+        # Alembic's own call (upgrade, downgrade) says what is wrong.
+        return None
     return revisions[0].revision if len(revisions) == 1 else None
 
 
