@@ -61,7 +61,7 @@ def _run_command(name, args, config):
                             force=args.force)
     elif name == "stamp":
         migration.stamp(config, args.revision, sql=args.sql,
-                        purge=args.purge)
+                        purge=args.purge, force=args.force)
     elif name == "revision":
         migration.revision(config, message=args.message,
                            autogenerate=args.autogenerate)

@@ -363,6 +363,8 @@ def _diagnose_schema(connection, recorded, head, full, models, status):
     tables = set(sa.inspect(connection).get_table_names()) - _OWN_TABLES
     if not recorded:
         return _untracked(connection, tables, head, full, status)
+    if len(recorded) == 1 and recorded[0] in releases.PRE_SQUASH:
+        return _pre_squash(connection, recorded, head, full)
     unknown = [rev for rev in recorded if rev not in known]
     if unknown:
         return Diagnosis(
@@ -418,6 +420,18 @@ def _diagnose_schema(connection, recorded, head, full, models, status):
 
 
 def _mismatch(recorded, head, differences, live):
+    if not set(live) & _solum_tables():
+        # Nothing to keep: forget the revision, then create the schema.
+        found = Diagnosis(
+            MISMATCH,
+            f"The database records revision {_named(recorded[0])} but "
+            f"holds none of its tables (no Solum table at all): nothing "
+            f"was created, or everything was dropped.", recorded, head)
+        found.repair = [f"{PROG} stamp base", f"{PROG} upgrade head"]
+        found.notes.append(
+            "'stamp base' records no revision; 'upgrade head' then "
+            "creates the whole schema.")
+        return found
     found = Diagnosis(
         MISMATCH,
         f"The database records revision {_named(recorded[0])} but its "
@@ -427,8 +441,82 @@ def _mismatch(recorded, head, differences, live):
     return found
 
 
+def _pre_squash(connection, recorded, head, full):
+    """A database recorded at a revision the 2014 squash removed."""
+    found = Diagnosis(
+        MISMATCH, f"The database records revision {recorded[0]}: "
+        f"{releases.describe_pre_squash(recorded[0])}. Its schema, not "
+        f"that id, says where it is.", recorded, head)
+    if not full:
+        found.notes.append(f"Run '{PROG} check' to find its revision.")
+        return found
+    live = live_fingerprint(connection)
+    if not set(live) & _solum_tables():
+        found.notes.append("It holds no Solum table.")
+        found.repair = [f"{PROG} stamp --purge base", f"{PROG} upgrade head"]
+        return found
+    found.matches = _repair(found, live, purge=True)
+    if found.matches is None:
+        found.notes.append(
+            "No Solum release has a way from a schema older than Icehouse "
+            "(2014.1.0): keep its data elsewhere, create the database "
+            f"again, and run '{PROG} upgrade head'.")
+    return found
+
+
+def stamp_refusal(connection, revision, recorded, head):
+    """Why ``stamp revision`` must not run here, or None if it may.
+
+    Stamping records that the schema holds what ``revision`` leaves; where
+    the live schema lacks any of its tables or columns, later steps would
+    build on what is not there. Where it holds them all (and more, as the
+    Icehouse-era forms do), stamping is safe: every step is safe to re-run.
+    """
+    expected = dict(revision_fingerprints())[revision]
+    live = live_fingerprint(connection)
+    missing, _ = _differences(expected, live)
+    if not missing:
+        return None
+    known = set(chain.current().revisions)
+    purge = any(rev not in known for rev in recorded)
+    if not set(live) & _solum_tables():
+        found = Diagnosis(
+            MISMATCH, f"The database holds no Solum table, so recording "
+            f"revision {_named(revision)} would record tables that do not "
+            f"exist; 'upgrade head' creates the whole schema.", recorded,
+            head)
+        found.repair = [f"{PROG} upgrade head"]
+        if recorded:
+            found.repair.insert(
+                0, f"{PROG} stamp{' --purge' if purge else ''} base")
+        return found
+    shown = "; ".join(missing[:_SHOWN]) + (
+        f"; and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN
+        else "")
+    found = Diagnosis(
+        MISMATCH, f"The database lacks tables or columns of revision "
+        f"{_named(revision)}'s schema ({shown}), so recording it would "
+        f"record more than exists.", recorded, head)
+    found.matches = _repair(found, live, purge=purge)
+    if (found.matches is not None and len(recorded) == 1
+            and found.repair[0].endswith(f" {recorded[0]}")):
+        # Already recorded: the stamp it would advise is a no-op.
+        found.repair = found.repair[1:] or [f"{PROG} check"]
+    return found
+
+
+# Differences listed in a stamp refusal (one line: the rest is counted).
+_SHOWN = 6
+
+
 def _at_head(connection, recorded, head, models):
     if not models:
+        # Without the models, still tell an older form recorded as head.
+        live = live_fingerprint(connection)
+        missing, extra = _differences(
+            dict(revision_fingerprints())[head], live)
+        if missing:
+            return _mismatch(recorded, head, missing + extra, live)
         return _behind(recorded, head)
     drift = model_differences(connection)
     if not drift:

@@ -357,21 +357,33 @@ def version(config):
     """Print the current database revision, as the original did.
 
     A note on stderr says what ``check`` would find, where the version
-    alone misleads (no tracking, an unknown revision, a run going on).
+    alone misleads (no tracking, an unknown or pre-squash revision, a
+    schema that is not the revision's, a run going on).
     """
     from solum_db_manage import diagnose
 
     with connect(config, read_only=True) as connection:
-        found = diagnose.diagnose(connection, schema=False)
+        # The schema is compared (table and column names, from chain.py),
+        # not the models: no Alembic.
+        found = diagnose.diagnose(connection, models=False)
     described = []
     for head in found.recorded:
         release = releases.describe(head)
         described.append(f"{head} ({release})" if release else head)
     config.print_stdout(
         "Current DB revision is %s", ", ".join(described) or "None")
-    if found.state in ("newer", "untracked", "locked", "interrupted"):
+    if _misleads(found):
         for line in found.lines():
             LOG.warning("%s", line)
+
+
+def _misleads(found):
+    """True where the recorded revision alone does not say the state."""
+    if found.state in ("current", "behind"):
+        return bool(found.differences or found.notes)
+    if found.state == "empty":
+        return found.built is None or bool(found.built)
+    return True
 
 
 def check(config, as_json=False):
@@ -409,6 +421,92 @@ def _refuse(found, command):
                     if found.lock else found.message)
 
 
+_PRE_SQUASH_INSTEAD = {
+    "upgrade": "'{prog} upgrade head' reaches the newest schema, and "
+               "'{prog} check' says where the database is",
+    "downgrade": "the oldest schema a release had is icehouse: "
+                 "'{prog} downgrade icehouse' ('downgrade base' drops every "
+                 "Solum table)",
+    "stamp": "'{prog} check' names the revision whose schema the database "
+             "holds, and the stamp to run",
+    "show": "'{prog} show {squashed}' shows the revision they became",
+    "history": "'{prog} history -r base:{squashed}' shows the revisions "
+               "they became",
+}
+
+
+def refuse_pre_squash(command, spec):
+    """Name a revision the 2014 squash removed, and what works instead."""
+    squashed = releases.pre_squash(spec)
+    if squashed is None:
+        return
+    instead = _PRE_SQUASH_INSTEAD[command].format(
+        prog=PROG, squashed=releases.SQUASHED_INTO)
+    raise errors.SolumDBManageError(
+        f"{releases.describe_pre_squash(squashed)}; {instead}.")
+
+
+PROG = "solum-db-manage"
+
+
+def _target(script, spec):
+    """The revision id ``spec`` names ("" for base), or None where it is
+    relative (``+1``, ``kilo-1``: counted from the database) or several."""
+    import re
+
+    if re.search(r"[+\-][0-9]+$", spec or ""):
+        return None
+    if spec == "base":
+        return ""
+    try:
+        revisions = [rev for rev in script.get_revisions(spec)
+                     if rev is not None]
+    except Exception:
+        # Alembic's own call (upgrade, downgrade) says what is wrong.
+        return None
+    return revisions[0].revision if len(revisions) == 1 else None
+
+
+def _order(revision):
+    """Position of a revision in the chain: base ("") is -1."""
+    from solum_db_manage import chain
+
+    return chain.current().revisions.index(revision) if revision else -1
+
+
+def _is_past(config, connection, found, spec, direction, asked=None):
+    """Where ``spec`` lies the other way from the database: a message.
+
+    ``direction`` is 1 for upgrade (a target older than the database) and
+    -1 for downgrade (a target newer than it); None where it is not.
+    """
+    from solum_db_manage import chain
+
+    if len(found.recorded) != 1:
+        return None
+    at = found.recorded[0]
+    target = _target(script_directory(config), spec)
+    known = chain.current().revisions
+    if target is None or at not in known or (target and target not in
+                                              known):
+        return None
+    if (_order(target) - _order(at)) * direction >= 0:
+        return None
+    name = _described(target) if target else "base"
+    if direction == 1:
+        return (f"Nothing to do: the database is at {_described(at)}, "
+                f"later than {name}, and upgrade never goes back; "
+                f"'{PROG} downgrade {asked or target or 'base'}' would.")
+    return (f"downgrade refused, nothing was changed: the database is at "
+            f"{_described(at)}, earlier than {name}, and downgrade never "
+            f"goes forward; '{PROG} upgrade {asked or target}' would.")
+
+
+def _described(revision):
+    release = releases.describe(revision)
+    return f"{revision} ({release})" if release else revision
+
+
 def _nothing_to_do(config, connection):
     heads = current_heads(connection)
     at = ", ".join(f"{h} ({releases.describe(h)})" if releases.describe(h)
@@ -425,7 +523,8 @@ def upgrade(config, revision="head", sql=False):
     """
     from solum_db_manage import diagnose
 
-    revision = releases.resolve(revision)
+    refuse_pre_squash("upgrade", revision)
+    asked, revision = revision, releases.resolve(revision)
     if sql:
         from alembic import command
 
@@ -447,6 +546,11 @@ def upgrade(config, revision="head", sql=False):
 
         from solum_db_manage import dataloss
 
+        older = _is_past(config, connection, found, revision, 1, asked)
+        if older:
+            connection.rollback()
+            config.print_stdout(older)
+            return
         script = script_directory(config)
         steps = script._upgrade_revs(revision, tuple(found.recorded))
         _debug_plan("upgrade", revision, steps)
@@ -506,7 +610,8 @@ def downgrade(config, revision, sql=False, force=False):
     from solum_db_manage import dataloss, diagnose
 
     require_revision("downgrade", revision)
-    revision = releases.resolve(revision)
+    refuse_pre_squash("downgrade", revision)
+    asked, revision = revision, releases.resolve(revision)
     if sql:
         _check_offline(config)
         command.downgrade(alembic_config(config), revision, sql=True)
@@ -516,6 +621,10 @@ def downgrade(config, revision, sql=False, force=False):
                                   own_lock=held.token,
                                   previous=held.previous)
         _refuse(found, "downgrade")
+        newer = _is_past(config, connection, found, revision, -1, asked)
+        if newer:
+            connection.rollback()
+            raise errors.SolumDBManageError(newer)
         script = script_directory(config)
         steps = script._downgrade_revs(revision, tuple(found.recorded))
         _debug_plan("downgrade", revision, steps)
@@ -530,12 +639,20 @@ def downgrade(config, revision, sql=False, force=False):
         command.downgrade(alembic_config(config), revision)
 
 
-def stamp(config, revision, sql=False, purge=False):
-    """Record a revision without running migrations, holding the lock."""
+def stamp(config, revision, sql=False, purge=False, force=False):
+    """Record a revision without running migrations, holding the lock.
+
+    Refused, changing nothing, where the live schema lacks tables or
+    columns of the revision's schema (it would record more than exists),
+    unless ``force``; ``stamp base`` always runs.
+    """
     from alembic import command
 
+    from solum_db_manage import diagnose
+
     require_revision("stamp", revision)
-    revision = releases.resolve(revision)
+    refuse_pre_squash("stamp", revision)
+    asked, revision = revision, releases.resolve(revision)
     if sql:
         command.stamp(alembic_config(config), revision, sql=True,
                       purge=purge)
@@ -545,10 +662,28 @@ def stamp(config, revision, sql=False, purge=False):
         wanted = {rev.revision for rev in script.get_revisions(revision)
                   if rev is not None}
         recorded = set(current_heads(connection))
-        connection.rollback()
         if wanted == recorded:
+            connection.rollback()
             _nothing_to_do(config, connection)
             return
+        for wanted_revision in sorted(wanted):
+            refusal = diagnose.stamp_refusal(
+                connection, wanted_revision, sorted(recorded),
+                script.get_current_head())
+            if refusal is None:
+                continue
+            if force:
+                LOG.warning("Stamping anyway (--force): %s",
+                            " ".join(refusal.lines()[:2]))
+                continue
+            connection.rollback()
+            # Before the repair: scripts read the repair off the end.
+            refusal.notes.append(
+                f"'{PROG} stamp --force {asked}' records it anyway.")
+            raise errors.SolumDBManageError(
+                "stamp refused, nothing was changed: "
+                + " ".join(refusal.lines()), exit_code=refusal.status)
+        connection.rollback()
         held.changing = True
         command.stamp(alembic_config(config), revision, purge=purge)
 
@@ -589,6 +724,7 @@ def history(config, rev_range=None, verbose=False):
     """List the migration scripts in order."""
     from alembic import command
 
+    refuse_pre_squash("history", rev_range)
     command.history(alembic_config(config),
                     rev_range=releases.resolve(rev_range), verbose=verbose)
 
@@ -611,6 +747,7 @@ def show(config, revision):
     """Show one revision."""
     from alembic import command
 
+    refuse_pre_squash("show", revision)
     command.show(alembic_config(config), releases.resolve(revision))
 
 

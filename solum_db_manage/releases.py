@@ -78,3 +78,55 @@ def describe(revision):
     if len(names) == 1:
         return names[0]
     return f"{names[0]} ... {names[-1]}"
+
+
+# The 20 revisions of Solum's development chain before the squash of
+# 2014-04-09 (SOLUM_SCHEMA_FACTS.md, sections 1.3 and 5.3), with their
+# titles: the squash deleted them and gave its one new revision the id of
+# the last one, 498adc6185ae. No release shipped them; a database or a
+# command that names one meets them here rather than as an unknown id.
+PRE_SQUASH = {
+    "594288b1585a": "Add applications",
+    "a42f578cef8": "Add Plan",
+    "37d6ad94f2ce": "Add service table",
+    "4d72260e56e": "merge plan and application",
+    "46ffedad6d56": "Add operation",
+    "3d1c8e21f103": "Add sensor",
+    "1767df1e2659": "Add extension",
+    "3f2eaf30c19f": "Add assembly",
+    "396a439167dc": "Add component",
+    "27e7701946fe": "add missing description field",
+    "365ff074069c": "Add language_pack table",
+    "3d69d7ff26cb": "add image table",
+    "2e60bd23410d": "add trigger to assembly",
+    "49f732ce446c": "Update plan raw content",
+    "9012e1a6ff1": "add more fields to the image table",
+    "23f2a946d20e": "update lp table to match model",
+    "44fcd06e4009": "add status to assembly",
+    "12d90235e174": "Add uri to component",
+    "18b94e085cf9": "update component foreign keys",
+    "4ee48e775ad7": "Add application_uri to assembly",
+}
+SQUASHED_INTO = "498adc6185ae"
+
+
+def pre_squash(spec):
+    """The pre-squash revision a revision spec names, or None.
+
+    Looks at each side of an ``A:B`` range and past a ``+N``/``-N``.
+    """
+    if not spec:
+        return None
+    for part in spec.split(":"):
+        name = re.sub(r"[+\-]\d+$", "", part).lower()
+        if name in PRE_SQUASH:
+            return name
+    return None
+
+
+def describe_pre_squash(revision):
+    """One sentence saying what a pre-squash revision is."""
+    return (f"{revision} ({PRE_SQUASH[revision]!r}) is a pre-Icehouse "
+            f"development revision of Solum: the 2014 squash removed it "
+            f"with the 19 others of its chain and folded them all into "
+            f"{SQUASHED_INTO}, so no Solum release has it")

@@ -105,6 +105,10 @@ def add_command_parsers(subparsers):
     parser.add_argument(
         "--purge", action="store_true",
         help="Empty the version table before stamping.")
+    parser.add_argument(
+        "--force", action="store_true",
+        help="Stamp even where the schema lacks tables or columns of the "
+             "revision's (refused otherwise, changing nothing).")
     _add_lock_options(parser)
 
     parser = command("revision", "Create a new migration script "

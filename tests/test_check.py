@@ -366,13 +366,13 @@ def test_untracked_names_the_revision_and_the_repair_works(
     last = assert_refused(solum, engine, db_url, 5, f"stamp {named}")
     assert "no version" in last
 
-    # version reads no schema: it says None, and to run check.
+    # version reads the tables' columns: it says None, and the stamp.
     result = run_ok(solum, "version", url=db_url)
     assert result.out == "Current DB revision is None\n"
     # One line each: the state, then what to run.
     first, *more = warnings(result.err)
     assert "no version" in first
-    assert any(f"{PROG} check" in line for line in [first, *more])
+    assert any(f"{PROG} stamp {named}" in line for line in [first, *more])
 
     follow(solum, found["repair"], db_url)
     assert state(solum, db_url) == (0, "current")
@@ -496,8 +496,9 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
     assert found["matches"] == {"revision": previous, "exact": True}
     assert found["repair"] == [f"{PROG} stamp {previous}",
                                f"{PROG} upgrade head"]
-    result = run_ok(solum, "upgrade", "head", url=db_url)
-    assert result.out.startswith("Nothing to do")
+    # Not "Nothing to do": upgrade refuses it with check's repair.
+    assert_refused(solum, engine, db_url, 6, "app.scale_config",
+                   f"{PROG} stamp {previous}")
     follow(solum, found["repair"], db_url)
     assert state(solum, db_url) == (0, "current")
     assert_head_schema(backend, engine, new_db_url, solum, ordered=False)

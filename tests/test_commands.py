@@ -276,13 +276,14 @@ def test_stamp_without_revision_leaves_the_version_table(
     assert "stamp needs a revision" in line
     assert not sa.inspect(engine).has_table(dbutil.VERSION_TABLE)
 
-    assert solum("stamp", KILO, url=db_url).code == 0
+    # An empty database: only --force records a revision there.
+    assert solum("stamp", "--force", KILO, url=db_url).code == 0
     assert_one_error(solum("stamp", url=db_url), code=2)
     assert dbutil.version_rows(engine) == [KILO]
 
 
 def test_stamp_records_without_migrating(solum, db_url, engine):
-    result = solum("stamp", "head", url=db_url)
+    result = solum("stamp", "--force", "head", url=db_url)
     assert result.code == 0, result.err
     assert dbutil.version_rows(engine) == [HEAD]
     assert dbutil.snapshot(engine) == {}
@@ -291,13 +292,13 @@ def test_stamp_records_without_migrating(solum, db_url, engine):
 
 
 def test_stamp_moves_between_revisions(solum, db_url, engine):
-    assert solum("stamp", "head", url=db_url).code == 0
-    assert solum("stamp", JUNO[:8], url=db_url).code == 0
+    assert solum("stamp", "--force", "head", url=db_url).code == 0
+    assert solum("stamp", "--force", JUNO[:8], url=db_url).code == 0
     assert dbutil.version_rows(engine) == [JUNO]
 
 
 def test_stamp_purge_replaces_an_unknown_version(solum, db_url, engine):
-    assert solum("stamp", KILO, url=db_url).code == 0
+    assert solum("upgrade", "head", url=db_url).code == 0
     execute(engine, "UPDATE alembic_version SET version_num = 'feedface0000'")
 
     line = assert_one_error(solum("stamp", "head", url=db_url))
