@@ -158,7 +158,9 @@ def test_version_warning_is_one_item_per_line(backend, db_url, engine,
     # The state, then what to run: each its own line, no "WARNING:".
     assert len(warned) >= 2, result.err
     assert "no version" in warned[0]
-    assert any("solum-db-manage check" in line for line in warned[1:])
+    # version names the stamp that repairs it (point 5 of issue 10).
+    assert any("solum-db-manage stamp icehouse" in line
+               for line in warned[1:]), warned
     assert_one_level_word(result.err)
     for line in result.err.splitlines():
         assert LOG_LINE.match(line), line
