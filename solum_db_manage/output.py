@@ -85,16 +85,17 @@ class Redactor:
                 self._add_secret(match["password"])
 
     def _add_secret(self, raw):
-        plain = urllib.parse.unquote(raw)
-        spellings = [raw, plain]
-        try:
-            # As a URL spells it: fully encoded, in a query, and as
-            # SQLAlchemy renders a URL (which keeps " " and "+").
-            for safe in ("", " +"):
-                spellings.append(urllib.parse.quote(plain, safe=safe))
-            spellings.append(urllib.parse.quote_plus(plain, safe=""))
-        except UnicodeError:
-            pass    # bytes that are not UTF-8 have no URL-encoded spelling
+        spellings = {raw}
+        # As written, as decoded, and each as a URL spells it: fully
+        # encoded, in a query, and as SQLAlchemy renders one (" +" kept).
+        for text in (raw, urllib.parse.unquote(raw)):
+            spellings.add(text)
+            try:
+                spellings.add(urllib.parse.quote(text, safe=""))
+                spellings.add(urllib.parse.quote(text, safe=" +"))
+                spellings.add(urllib.parse.quote_plus(text, safe=""))
+            except UnicodeError:
+                pass    # bytes that are not UTF-8 have no encoded spelling
         for secret in spellings:
             # Shorter ones would mask revision ids and words; the URL
             # pattern above still masks them wherever a URL is printed.
