@@ -183,6 +183,10 @@ def _require_latin1_password(cparams):
             password.encode("latin-1")
         except UnicodeEncodeError:
             # Not echoed, not even the one character: it is the password.
+            if any("\udc80" <= c <= "\udcff" for c in password):
+                raise errors.ConfigError(
+                    "the password in the database connection URL holds "
+                    "bytes that are not UTF-8 text") from None
             raise errors.ConfigError(
                 "the password in the database connection URL holds "
                 "characters that PyMySQL cannot send: it sends MySQL/MariaDB "
