@@ -385,6 +385,7 @@ def at_kilo(request, tmp_path_factory):
 @bounded(8)
 @given(password=latin1_passwords, spelling=spellings, channel=channels)
 @example(password="Sup3r@Secret99 é/?#:", spelling="raw", channel="env")
+@example(password="Sup3r%41Secret99", spelling="raw", channel="option")
 @example(password="Sup3r@Secret99 é/?#:%", spelling="encoded",
          channel="config")
 def test_real_server_connects_and_fails_mid_migration_unshown(
@@ -411,8 +412,10 @@ def test_real_server_connects_and_fails_mid_migration_unshown(
             assert ran.code == errors.EXIT_ERROR
             assert REFUSED in ran.error_line()
         return
-    if migration.parse_url(url).password != password:
-        event("raw '%XX' decoded: another password")  # README: write %25
+    if migration.parse_url(url).password != password and backend == MYSQL:
+        # A raw "%XX" is decoded (the README says: write %25): another
+        # password, which MySQL refuses; PostgreSQL here trusts any.
+        event("raw '%XX' decoded: another password")
         for ran in runs:
             assert ran.code == errors.EXIT_ERROR, ran.err
         return
