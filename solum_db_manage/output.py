@@ -9,26 +9,24 @@ MASK = "***"
 # Passwords this long or longer are masked wherever they appear.
 _MIN_SECRET = 4
 
-# "scheme://user:password@" in printed text: the password part is masked.
-# Greedy up to the last "@" of the word: a password may hold "@" (or ":",
-# "/", "?", "#") unencoded, and the host is what follows the last "@".
+# "scheme://user:password@" in printed text: the password part is masked,
+# up to the last "@" of the word (see _mask_url_passwords): a password may
+# hold "@" (or ":", "/", "?", "#") unencoded, and the host is what follows
+# the last "@".
 _URL_CREDENTIALS = re.compile(
-    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>\S*)@",
-    re.IGNORECASE,
-)
+    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)", re.IGNORECASE)
 # "?password=..." or "&passwd=..." in a URL's query: the value is masked.
 _QUERY_PASSWORD = re.compile(
     r"(?P<head>[?&](?:password|passwd)=)(?P<password>[^&\s]*)",
     re.IGNORECASE,
 )
 
-# "user:password@" anywhere, to learn the password of a malformed URL:
-# up to the first "@" and up to the last one of the word.
-# Not "scheme://user@": a URL without a password has none to learn.
-_ANY_CREDENTIALS = (
-    re.compile(r"[^:/@\s]+:(?!//)(?P<password>[^@\s]+)@"),
-    re.compile(r"[^:/@\s]+:(?!//)(?P<password>\S+)@"),
-)
+# "user:" anywhere, to learn the password of a malformed URL, up to the
+# first "@" and up to the last one of the word. Not "scheme://user@": a URL
+# without a password has none to learn. The look-behind starts a match
+# only where a run of user characters starts: linear time on long words.
+_ANY_USER = re.compile(r"(?<![^:/@\s])[^:/@\s]+:(?!//)")
+_WORD = re.compile(r"\S+")
 
 _SCHEME = re.compile(r"\b[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 
@@ -80,9 +78,15 @@ class Redactor:
             self._add_secret(password)
             # Where SQLAlchemy would end it: at its first "@".
             self._add_secret(password.split("@", 1)[0])
-        for pattern in (_URL_CREDENTIALS, _QUERY_PASSWORD, *_ANY_CREDENTIALS):
-            for match in pattern.finditer(url):
-                self._add_secret(match["password"])
+        for match in _QUERY_PASSWORD.finditer(url):
+            self._add_secret(match["password"])
+        for word in _WORD.findall(url):
+            last_at = word.rfind("@")
+            user = _ANY_USER.search(word, 0, max(last_at, 0))
+            if user is not None:
+                password = word[user.end():last_at]
+                self._add_secret(password)
+                self._add_secret(password.split("@", 1)[0])
 
     def _add_secret(self, raw):
         spellings = {raw}
@@ -108,8 +112,19 @@ class Redactor:
         text = str(text)
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
-        text = _URL_CREDENTIALS.sub(rf"\g<head>{MASK}@", text)
+        if "://" in text:
+            text = _WORD.sub(_mask_url_password, text)
         return _QUERY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+
+
+def _mask_url_password(word):
+    """One word: ``scheme://user:PASSWORD@host`` -> ``...:***@host``."""
+    word = word[0]
+    last_at = word.rfind("@")
+    head = _URL_CREDENTIALS.search(word, 0, max(last_at, 0))
+    if head is None:
+        return word
+    return word[:head.end()] + MASK + word[last_at:]
 
 
 class RedactingStream:
