@@ -10,7 +10,7 @@ MASK = "***"
 _MIN_SECRET = 4
 
 # "scheme://user:password@" in printed text: the password part is masked,
-# up to the last "@" of the word (see _mask_url_passwords): a password may
+# up to the last "@" of the word (see _mask_url_password): a password may
 # hold "@" (or ":", "/", "?", "#") unencoded, and the host is what follows
 # the last "@".
 _URL_CREDENTIALS = re.compile(
