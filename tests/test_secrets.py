@@ -260,6 +260,8 @@ def _latin1(text):
 @bounded(15)
 @given(password=passwords, spelling=spellings, channel=channels,
        backend=st.sampled_from([MYSQL, POSTGRESQL]))
+@example(password="Sup3r@Secret99", spelling="raw", channel="option",
+         backend=MYSQL)
 def test_offline_sql_shows_no_password(tmp_path, password, spelling, channel,
                                        backend):
     spelled = written(password, spelling)
