@@ -12,7 +12,7 @@ import functools
 import logging
 import sys
 
-from solum_db_manage import errors, releases
+from solum_db_manage import errors, output, releases
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -107,6 +107,15 @@ def parse_url(url):
     from sqlalchemy import exc
     from sqlalchemy.engine import make_url
 
+    if isinstance(url, str) and output.extra_at_sign(url):
+        # Read as SQLAlchemy and Solum's services read it, the rest of the
+        # password would become the host; refused before connecting, and
+        # nothing of it is echoed.
+        raise errors.ConfigError(
+            "the database connection URL has more than one '@' after the "
+            "user's ':': write an '@' of the password as %40 (and '%' as "
+            "%25, anywhere in the URL); the URL is not shown, as it holds "
+            "the password")
     try:
         parsed = make_url(url)
     except (exc.ArgumentError, ValueError):
@@ -160,7 +169,30 @@ def create_engine(url):
 
 
 def _pymysql_connect(dialect, connection_record, cargs, cparams):
+    _require_latin1_password(cparams)
     return _pymysql_connection_class()(*cargs, **cparams)
+
+
+def _require_latin1_password(cparams):
+    """PyMySQL sends a password as Latin-1: say so for one it cannot."""
+    for key in ("password", "passwd"):
+        password = cparams.get(key)
+        if not isinstance(password, str):
+            continue
+        try:
+            password.encode("latin-1")
+        except UnicodeEncodeError:
+            # Not echoed, not even the one character: it is the password.
+            if any("\udc80" <= c <= "\udcff" for c in password):
+                raise errors.ConfigError(
+                    "the password in the database connection URL holds "
+                    "bytes that are not UTF-8 text") from None
+            raise errors.ConfigError(
+                "the password in the database connection URL holds "
+                "characters that PyMySQL cannot send: it sends MySQL/MariaDB "
+                "passwords as Latin-1 (ISO 8859-1) bytes, and Solum's "
+                "services use PyMySQL too; give the database user a "
+                "password of Latin-1 characters (ASCII is safest)") from None
 
 
 _SHARED_TLS = {}

@@ -9,20 +9,58 @@ MASK = "***"
 # Passwords this long or longer are masked wherever they appear.
 _MIN_SECRET = 4
 
-# "scheme://user:password@" in any text: the password part is masked.
+# "scheme://user:password@" in printed text: the password part is masked,
+# up to the last "@" of the word (see _mask_url_password): a password may
+# hold "@" (or ":", "/", "?", "#") unencoded, and the host is what follows
+# the last "@".
 _URL_CREDENTIALS = re.compile(
-    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@",
-    re.IGNORECASE,
-)
+    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)", re.IGNORECASE)
 # "?password=..." or "&passwd=..." in a URL's query: the value is masked.
 _QUERY_PASSWORD = re.compile(
     r"(?P<head>[?&](?:password|passwd)=)(?P<password>[^&\s]*)",
     re.IGNORECASE,
 )
 
-# "user:password@" anywhere, to learn the password of a malformed URL.
-# Not "scheme://user@": a URL without a password has none to learn.
-_ANY_CREDENTIALS = re.compile(r"[^:/@\s]+:(?!//)(?P<password>[^@\s]+)@")
+# "user:" anywhere, to learn the password of a malformed URL, up to the
+# first "@" and up to the last one of the word. Not "scheme://user@": a URL
+# without a password has none to learn. The look-behind starts a match
+# only where a run of user characters starts: linear time on long words.
+_ANY_USER = re.compile(r"(?<![^:/@\s])[^:/@\s]+:(?!//)")
+_WORD = re.compile(r"\S+")
+
+_SCHEME = re.compile(r"\b[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
+
+
+def password_span(url):
+    """Where the password of ``scheme://user:PASSWORD@host...`` is.
+
+    Structurally, encoded or not: from the first ":" after the user to
+    the last "@" of the URL, the one before the host. Returns ``(start,
+    end)`` indexes into ``url``, or None where there is no password. The
+    user holds no ":" or "/"; an "@" before the ":" is part of the user.
+    """
+    match = _SCHEME.search(url or "")
+    if match is None:
+        return None
+    start = match.end()
+    colon = url.find(":", start)
+    at = url.rfind("@")
+    if colon < 0 or at < colon or "/" in url[start:colon]:
+        return None
+    return colon + 1, at
+
+
+def extra_at_sign(url):
+    """True where an "@" follows the one that ends the password.
+
+    SQLAlchemy (and so Solum's services) ends the password at the first
+    "@" after the user's ":": any later "@" makes the rest of the
+    password read as the host, database or query.
+    """
+    span = password_span(url)
+    if span is None:
+        return False
+    return "@" in url[span[0]:span[1]]
 
 
 class Redactor:
@@ -33,17 +71,35 @@ class Redactor:
 
     def add_url(self, url):
         """Remember the password of a connection URL, in every spelling."""
-        for pattern in (_URL_CREDENTIALS, _QUERY_PASSWORD, _ANY_CREDENTIALS):
-            for match in pattern.finditer(url or ""):
-                self._add_secret(match["password"])
+        url = url or ""
+        span = password_span(url)
+        if span is not None:
+            password = url[span[0]:span[1]]
+            self._add_secret(password)
+            # Where SQLAlchemy would end it: at its first "@".
+            self._add_secret(password.split("@", 1)[0])
+        for match in _QUERY_PASSWORD.finditer(url):
+            self._add_secret(match["password"])
+        for word in _WORD.findall(url):
+            last_at = word.rfind("@")
+            user = _ANY_USER.search(word, 0, max(last_at, 0))
+            if user is not None:
+                password = word[user.end():last_at]
+                self._add_secret(password)
+                self._add_secret(password.split("@", 1)[0])
 
     def _add_secret(self, raw):
-        spellings = [raw, urllib.parse.unquote(raw)]
-        try:
-            spellings.append(
-                urllib.parse.quote(urllib.parse.unquote(raw), safe=""))
-        except UnicodeError:
-            pass    # bytes that are not UTF-8 have no URL-encoded spelling
+        spellings = {raw}
+        # As written, as decoded, and each as a URL spells it: fully
+        # encoded, in a query, and as SQLAlchemy renders one (" +" kept).
+        for text in (raw, urllib.parse.unquote(raw)):
+            spellings.add(text)
+            try:
+                spellings.add(urllib.parse.quote(text, safe=""))
+                spellings.add(urllib.parse.quote(text, safe=" +"))
+                spellings.add(urllib.parse.quote_plus(text, safe=""))
+            except UnicodeError:
+                pass    # bytes that are not UTF-8 have no encoded spelling
         for secret in spellings:
             # Shorter ones would mask revision ids and words; the URL
             # pattern above still masks them wherever a URL is printed.
@@ -51,11 +107,24 @@ class Redactor:
                 self._secrets.add(secret)
 
     def __call__(self, text):
-        text = _URL_CREDENTIALS.sub(rf"\g<head>{MASK}@", str(text))
-        text = _QUERY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+        # The known passwords first, whole: the patterns below would cut
+        # one holding a space or an "&" short.
+        text = str(text)
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
-        return text
+        if "://" in text:
+            text = _WORD.sub(_mask_url_password, text)
+        return _QUERY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+
+
+def _mask_url_password(word):
+    """One word: ``scheme://user:PASSWORD@host`` -> ``...:***@host``."""
+    word = word[0]
+    last_at = word.rfind("@")
+    head = _URL_CREDENTIALS.search(word, 0, max(last_at, 0))
+    if head is None:
+        return word
+    return word[:head.end()] + MASK + word[last_at:]
 
 
 class RedactingStream:
