@@ -150,11 +150,17 @@ def main(argv=None):
     sys.stderr = RedactingStream(sys.stderr, redact)
     # Until the configuration is parsed, only the command line tells.
     state = {"debug": "--debug" in argv or "-d" in argv}
+    from solum_db_manage import signals
+
+    restore_sigterm = signals.handle_sigterm()
     try:
         return _main(argv, redact, state)
     except SystemExit as exit:
         # argparse: -h and --version exit 0, usage errors exit 2.
         return exit.code if isinstance(exit.code, int) else errors.EXIT_USAGE
+    except errors.Terminated as terminated:
+        _error(terminated)
+        return errors.EXIT_TERMINATED
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
@@ -164,6 +170,7 @@ def main(argv=None):
         _error(_describe(error))
         return getattr(error, "exit_code", errors.EXIT_ERROR)
     finally:
+        restore_sigterm()
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved

