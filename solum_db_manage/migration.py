@@ -420,6 +420,9 @@ def version(config):
 
     with connect(config, read_only=True) as connection:
         found = diagnose.diagnose(connection, schema=False)
+    if found.state == "corrupt":
+        raise errors.SolumDBManageError(" ".join(found.lines()),
+                                        exit_code=found.status)
     described = []
     for head in found.recorded:
         release = releases.describe(head)
@@ -453,7 +456,7 @@ def check(config, as_json=False):
 
 def _refuse(found, command):
     """Stop before a command that cannot go well from this state."""
-    if (found.state in ("newer", "untracked", "mismatch")
+    if (found.state in ("newer", "untracked", "mismatch", "corrupt")
             and command not in found.allows):
         raise errors.SolumDBManageError(
             f"{command} refused, nothing was changed: "
@@ -588,13 +591,30 @@ def stamp(config, revision, sql=False, purge=False):
         script = script_directory(config)
         wanted = {rev.revision for rev in script.get_revisions(revision)
                   if rev is not None}
-        recorded = set(current_heads(connection))
+        recorded = _stamp_reads(connection, purge)
         connection.rollback()
         if wanted == recorded:
             _nothing_to_do(config, connection)
             return
         held.changing = True
         command.stamp(alembic_config(config), revision, purge=purge)
+
+
+def _stamp_reads(connection, purge):
+    """The revisions recorded, for stamp. A corrupt version table is
+    refused, with the repair, but by ``stamp --purge``, which empties it
+    first (unless the table itself is wrong: no text column)."""
+    from solum_db_manage import diagnose
+
+    try:
+        return set(current_heads(connection))
+    except diagnose.CorruptVersionTable as error:
+        if purge and not error.retype:
+            return set()
+        found = diagnose.corrupt(connection, error)
+        raise errors.SolumDBManageError(
+            "stamp refused, nothing was changed: " + " ".join(found.lines()),
+            exit_code=found.status) from None
 
 
 def revision(config, message=None, autogenerate=False):
@@ -615,7 +635,16 @@ def current(config, verbose=False):
     """Print the revision(s) the database records, as Alembic does."""
     from alembic import command
 
-    with connect(config, read_only=True):
+    with connect(config, read_only=True) as connection:
+        # A corrupt version table: the same line as version's.
+        from solum_db_manage import diagnose
+
+        try:
+            current_heads(connection)
+        except diagnose.CorruptVersionTable as error:
+            found = diagnose.corrupt(connection, error)
+            raise errors.SolumDBManageError(
+                " ".join(found.lines()), exit_code=found.status) from None
         command.current(alembic_config(config), verbose=verbose)
 
 

@@ -26,19 +26,23 @@ import pytest
 from solum_db_manage import releases
 from tests import dbutil, test_bad_input
 from tests.test_bad_input import (
+    LOCK_WAIT,
     NOISE,
     RUNNING,
     SIGINT_FROM,
     _disposing,
     _lines_of,
     _until_blocked,
+    assert_clear,
+    assert_failed,
 )
-from tests.test_commands import assert_no_password, error_lines
+from tests.test_commands import KILO, assert_no_password, error_lines, execute
 
 HEAD = releases.HEAD
 # The fixture: the database URL with a password, where the backend takes one.
 secret_url = test_bad_input.secret_url
-LOCK_WAIT = ("--lock-timeout", "10")
+at_kilo = test_bad_input.at_kilo
+
 
 
 def _environment():
@@ -189,3 +193,74 @@ def test_sigterm_during_upgrade_sqlite(solum, tmp_path):
     assert "SIGTERM" in checked.out
     assert solum("upgrade", "head", url=url).code == 0
     assert solum("check", url=url).code == 0
+
+
+# --- odd alembic_version contents ------------------------------------------
+
+# name: (the version table's column type, its rows, words of the line)
+ODD_VERSIONS = {
+    "null": ("VARCHAR(32)", ["NULL"], ["a row holds NULL"]),
+    "integer": ("INTEGER", ["1"], ["a row holds 1 (of type int)",
+                                   "not text"]),
+    "empty": ("VARCHAR(32)", ["''"], ["a row holds '' (an empty string)"]),
+    "padded": ("VARCHAR(32)", [f"'  {KILO} '"], [
+        f"a row holds '{KILO}' padded with whitespace (2 characters "
+        f"before it, 1 after)"]),
+    "several-one-null": ("VARCHAR(32)", [f"'{KILO}'", "NULL"],
+                         ["a row holds NULL"]),
+}
+ODD_COMMANDS = (["version"], ["current"], ["upgrade"], ["downgrade", "-1"],
+                ["stamp", "kilo"])
+
+
+def state(engine):
+    """Schema, version rows (NULL and integers among them), plans."""
+    with engine.connect() as connection:
+        versions = sorted(connection.exec_driver_sql(
+            "SELECT version_num FROM alembic_version").scalars(), key=repr)
+    return (dbutil.snapshot(engine, include_version_table=True), versions,
+            dbutil.rows(engine, "plan"))
+
+
+def _odd_version_table(engine, column, rows):
+    execute(engine, "DROP TABLE alembic_version",
+            f"CREATE TABLE alembic_version (version_num {column})",
+            *(f"INSERT INTO alembic_version VALUES ({row})" for row in rows))
+
+
+def test_odd_version_table_contents(backend, at_kilo, engine, solum):
+    """Each odd content is a corrupt version table, not a revision (known
+    or newer): every command exits 6 with one line naming what the table
+    holds and the repair, having changed nothing: ``stamp --purge`` of
+    the revision the schema is at (DROP TABLE first where the column is
+    not text); ``check`` says the same on stdout. The repair works."""
+    for name, (column, rows, words) in ODD_VERSIONS.items():
+        _odd_version_table(engine, column, rows)
+        before = state(engine)
+        purge = "stamp" if column == "INTEGER" else "stamp --purge"
+        repair = "To repair, run: "
+        for argv in ODD_COMMANDS:
+            line = assert_failed(solum(*argv, *(
+                LOCK_WAIT if argv[0] in ("upgrade", "downgrade", "stamp")
+                else ()), url=at_kilo), code=6)
+            assert_clear(line, "The version table alembic_version is "
+                               "corrupt: ", *words, repair,
+                         f"solum-db-manage {purge} {KILO}")
+            if argv[0] in ("upgrade", "downgrade", "stamp"):
+                assert line.startswith(
+                    f"ERROR: {argv[0]} refused, nothing was changed: "), line
+        assert state(engine) == before, name
+        checked = solum("check", url=at_kilo)
+        assert checked.code == 6, (name, checked.out)
+        assert checked.out.startswith(
+            "The version table alembic_version is corrupt: "), checked.out
+        assert f"{purge} {KILO}" in checked.out
+        # The repair the line gives.
+        if column == "INTEGER":
+            execute(engine, "DROP TABLE alembic_version")
+            result = solum("stamp", KILO, url=at_kilo)
+        else:
+            result = solum("stamp", "--purge", KILO, url=at_kilo)
+        assert result.code == 0, (name, result.err)
+        assert dbutil.version_rows(engine) == [KILO]
+        assert solum("check", url=at_kilo).code == 3
