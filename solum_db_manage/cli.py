@@ -199,8 +199,10 @@ def _main(argv, redact, state):
 
     from oslo_log import log
 
+    from solum_db_manage import config_files
     from solum_db_manage.output import RedactingFilter
 
+    config_files.check(argv, project="solum", prog=PROG)
     conf = build_conf()
     try:
         conf(args=argv, project="solum", prog=PROG,

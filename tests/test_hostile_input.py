@@ -15,6 +15,7 @@ changed that the line does not say changed.
 
 import contextlib
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -264,3 +265,89 @@ def test_odd_version_table_contents(backend, at_kilo, engine, solum):
         assert result.code == 0, (name, result.err)
         assert dbutil.version_rows(engine) == [KILO]
         assert solum("check", url=at_kilo).code == 3
+
+
+# --- configuration files that are no files ---------------------------------
+
+# Address space the tool may use: enough for its imports, far less than
+# what reading /dev/zero or a huge file whole would take.
+MEMORY_LIMIT = 1 << 30
+CONFIG_TIME = 20      # seconds; the answer takes about one start-up
+
+
+def _hostile_config(tmp_path, how):
+    """(command-line options, the path the ERROR line names, its reason)."""
+    if how == "dev-zero":
+        return ["--config-file", "/dev/zero"], "/dev/zero", (
+            "it is a character device, not a regular file")
+    if how == "fifo":
+        path = tmp_path / "solum.conf"
+        os.mkfifo(path)
+        return ["--config-file", str(path)], str(path), (
+            "it is a named pipe (FIFO), not a regular file")
+    if how == "directory":
+        path = tmp_path / "solum.conf.d"
+        path.mkdir()
+        return ["--config-file", str(path)], str(path), "Is a directory"
+    if how == "huge-sparse":
+        path = tmp_path / "solum.conf"
+        with open(path, "wb") as out:
+            out.truncate(100 << 20)
+        return ["--config-file", str(path)], str(path), (
+            f"it holds {100 << 20} bytes, more than the 4194304 (4 MiB) a "
+            f"configuration file may hold")
+    if how == "nul-bytes":
+        path = tmp_path / "solum.conf"
+        path.write_bytes(b"[database]\n" + b"\0" * 100000)
+        return ["--config-file", str(path)], str(path), (
+            "it is binary, not text (it holds NUL bytes)")
+    if how == "fifo-in-config-dir":
+        directory = tmp_path / "solum.conf.d"
+        directory.mkdir()
+        (directory / "a.conf").write_text("[database]\n")
+        os.mkfifo(directory / "b.conf")
+        return (["--config-file", str(tmp_path / "empty.conf"),
+                 "--config-dir", str(directory)], str(directory / "b.conf"),
+                "it is a named pipe (FIFO), not a regular file")
+    if how == "abbreviated-option":
+        return ["--config-f=/dev/zero"], "/dev/zero", (
+            "it is a character device, not a regular file")
+    if how == "default-location":
+        # oslo.config's first default: ~/.solum/solum.conf.
+        (tmp_path / ".solum").mkdir()
+        os.mkfifo(tmp_path / ".solum" / "solum.conf")
+        return [], str(tmp_path / ".solum" / "solum.conf"), (
+            "it is a named pipe (FIFO), not a regular file")
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", [
+    "dev-zero", "fifo", "directory", "huge-sparse", "nul-bytes",
+    "fifo-in-config-dir", "abbreviated-option", "default-location"])
+def test_config_file_that_is_no_file(tmp_path, how):
+    """oslo.config would read /dev/zero until memory runs out, block on a
+    FIFO forever, and parse a huge file whole: each is one ERROR line
+    naming the file, exit 1, within a few seconds, under a memory limit."""
+    (tmp_path / "empty.conf").write_text("")
+    options, path, reason = _hostile_config(tmp_path, how)
+    env = _environment()
+    env["HOME"] = str(tmp_path)
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    started = time.monotonic()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "solum_db_manage", *options,
+             "--database-connection", "sqlite://", "version"],
+            capture_output=True, text=True, env=env, cwd=tmp_path,
+            timeout=CONFIG_TIME, preexec_fn=limited)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no answer within {CONFIG_TIME} s")
+    took = time.monotonic() - started
+    assert process.returncode == 1, process.stderr[-2000:]
+    assert process.stdout == ""
+    assert process.stderr == (f"ERROR: configuration: cannot read {path}: "
+                              f"{reason}\n")
+    assert took < CONFIG_TIME
