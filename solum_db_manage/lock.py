@@ -510,6 +510,13 @@ class MigrationLock:
             self._renewer.join()
         table = _lock_table
         try:
+            if isinstance(self._session, _SQLiteSession):
+                # Another process's transaction delays the release at
+                # most this long; past it, the next run takes over (the
+                # flock goes with the connection).
+                wait = int(min(self.timeout, 10) * 1000)
+                self._connection.exec_driver_sql(
+                    f"PRAGMA busy_timeout = {wait}")
             self._connection.execute(
                 table.update().where(
                     table.c.id == 1, table.c.token == self.token

@@ -351,3 +351,118 @@ def test_config_file_that_is_no_file(tmp_path, how):
     assert process.stderr == (f"ERROR: configuration: cannot read {path}: "
                               f"{reason}\n")
     assert took < CONFIG_TIME
+
+
+# --- SQLite held by another process ----------------------------------------
+
+def _sqlite_at(solum, tmp_path, revision="head"):
+    path = tmp_path / "solum.sqlite"
+    url = f"sqlite:///{path}"
+    assert solum("upgrade", revision, url=url).code == 0
+    return path, url
+
+
+def test_sqlite_writer_holds_the_migration_lock(solum, tmp_path):
+    """Another process holds a write transaction on the file before the
+    run starts: the run waits --lock-timeout (not Python's fixed 5 s),
+    then exits 7 naming the file and the option, nothing changed; given
+    longer, it goes on once the other process commits."""
+    path, url = _sqlite_at(solum, tmp_path, "kilo")
+    other = sqlite3.connect(path, isolation_level=None, timeout=5)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        process = subprocess.run(
+            _tool(tmp_path, "--database-connection", url, "upgrade",
+                  "--lock-timeout", "2"),
+            capture_output=True, text=True, env=_environment(), timeout=60)
+        took = time.monotonic() - started
+        assert process.returncode == 7, process.stderr
+        lines = error_lines(process.stderr)
+        assert lines == [process.stderr.splitlines()[-1]], process.stderr
+        assert lines[0] == (
+            f"ERROR: another process holds a write lock on the SQLite "
+            f"database {path} (an open write transaction, or a program "
+            f"other than this tool); waited 2 s for it (--lock-timeout); "
+            f"nothing was changed")
+        assert 2 <= took < 12, took
+        # Longer than SQLite's default 5 s: the run waits, then completes.
+        process = subprocess.Popen(
+            _tool(tmp_path, "--database-connection", url, "upgrade",
+                  "--lock-timeout", "60"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_environment())
+        try:
+            time.sleep(7)
+            assert process.poll() is None
+            other.execute("ROLLBACK")
+            stdout, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        other.close()
+    assert process.returncode == 0, stderr
+    assert solum("check", url=url).code == 0
+
+
+def test_sqlite_reader_outlasts_ddl_lock_timeout(solum, tmp_path):
+    """Another process reads (holds a read transaction) while a revision
+    commits: the commit waits --ddl-lock-timeout, then the run stops, exit
+    1, naming the file and the option; the revision was rolled back whole,
+    the version table records exactly the schema there is."""
+    path = tmp_path / "solum.sqlite"
+    url = f"sqlite:///{path}"
+    assert solum("upgrade", SIGINT_FROM, url=url).code == 0
+    with contextlib.closing(sqlite3.connect(path)) as filling, filling:
+        filling.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 100000) INSERT INTO plan (uuid, name, raw_content) "
+            "SELECT printf('%036d', i), 'plan-' || i, 'x' FROM n")
+    process = subprocess.Popen(
+        _tool(tmp_path, "--database-connection", url, "upgrade", "head",
+              "--ddl-lock-timeout", "2"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_environment())
+    reader = sqlite3.connect(path, isolation_level=None, timeout=60)
+    try:
+        lines = _lines_of(process.stderr)
+        seen = []
+        while not RUNNING.search("".join(seen)):
+            line = lines.get(timeout=60)
+            assert line is not None, "".join(seen)
+            seen.append(line)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM alembic_version").fetchall()
+        # Past --ddl-lock-timeout, before the run's last write: the
+        # migration lock records the failure.
+        time.sleep(4)
+        reader.execute("ROLLBACK")
+        process.wait(timeout=30)
+        stdout = process.stdout.read()
+    finally:
+        reader.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = _drain(process, lines, seen)
+    assert process.returncode == 1, stderr
+    assert stdout == ""
+    errors = error_lines(stderr)
+    assert errors == [stderr.splitlines()[-1]], stderr
+    assert errors[0].startswith(
+        f"ERROR: another process holds a write lock on the SQLite database "
+        f"{path} "), errors[0]
+    assert "waited 2 s for it (--ddl-lock-timeout)" in errors[0]
+    with _disposing(url) as engine:
+        recorded = dbutil.version_rows(engine)
+        reference = f"sqlite:///{tmp_path}/reference.sqlite"
+        assert solum("upgrade", recorded[0], url=reference).code == 0
+        with _disposing(reference) as expected:
+            assert dbutil.snapshot(engine, include_version_table=True) == \
+                dbutil.snapshot(expected, include_version_table=True)
+    checked = solum("check", url=url)
+    assert checked.code == 7, checked.out
+    assert "--ddl-lock-timeout" in checked.out
+    assert solum("upgrade", "head", url=url).code == 0
