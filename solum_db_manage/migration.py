@@ -232,25 +232,93 @@ def _sqlite_file(url):
     return lock.sqlite_path(parse_url(url).database or "")
 
 
+def _masked_by_cleanup(error):
+    """The error a batch operation's cleanup hid, or ``error`` itself.
+
+    Where a SQLite table rebuild fails (a full disk), Alembic drops its
+    copy ``_alembic_tmp_<table>``, which the failure already rolled back:
+    "no such table" then replaces the real cause.
+    """
+    from sqlalchemy import exc
+
+    statement = (error.statement or "").lstrip().upper()
+    if not (statement.startswith("DROP TABLE")
+            and "_ALEMBIC_TMP_" in statement):
+        return error
+    # SQLAlchemy raises its error from the driver's, which was raised
+    # while the first failure was being handled.
+    for link in _chain(error):
+        if isinstance(link, exc.DBAPIError) and link is not error:
+            return link
+    return error
+
+
+def _chain(error, depth=6):
+    """The exceptions ``error`` was raised from or while handling."""
+    found, todo = [], [error]
+    while todo and len(found) < depth:
+        link = todo.pop(0)
+        for cause in (link.__cause__, link.__context__):
+            if cause is not None and all(cause is not f for f in found):
+                found.append(cause)
+                todo.append(cause)
+    return found
+
+
+def _write_failure(path):
+    """Why writing the SQLite file failed, as far as the process can tell."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        return (f"the file-size limit of this process (ulimit -f, "
+                f"RLIMIT_FSIZE) is {limit} bytes, too small for the SQLite "
+                f"database {path} or its journal")
+    import os
+
+    try:
+        info = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        free = f"; {info.f_bavail * info.f_frsize} bytes are free now"
+    except OSError:
+        free = ""
+    return (f"the filesystem holding the SQLite database {path} is full, or "
+            f"the disk failed (see the system log){free}")
+
+
 @contextlib.contextmanager
-def _naming_sqlite_writers(url, seconds):
-    """Say who holds a SQLite file that stayed locked past the timeout."""
+def _explaining_sqlite_failures(url, seconds):
+    """Name the real cause of a SQLite migration failure: another process
+    holding the file, a full disk, a file-size limit."""
     from sqlalchemy import exc
 
     try:
         yield
-    except exc.DBAPIError as error:
-        if not sqlite_busy(error):
+    except exc.DBAPIError as raised:
+        if parse_url(url).get_backend_name() != "sqlite":
             raise
-        raise errors.SolumDBManageError(
-            f"another process holds a write lock on the SQLite database "
-            f"{_sqlite_file(url)} (an open write transaction, or another "
-            f"migration that is not this tool's); a migration statement "
-            f"waited {float(seconds):g} s for it (--ddl-lock-timeout) and "
-            f"did not run: its revision was rolled back whole, revisions "
-            f"finished before it stay applied ('solum-db-manage check' "
-            f"tells where the database is). Run the command again once "
-            f"that process has finished.") from error
+        error = _masked_by_cleanup(raised)
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if sqlite_busy(error):
+            raise errors.SolumDBManageError(
+                f"another process holds a write lock on the SQLite database "
+                f"{_sqlite_file(url)} (an open write transaction, or "
+                f"another migration that is not this tool's); a migration "
+                f"statement waited {float(seconds):g} s for it "
+                f"(--ddl-lock-timeout) and did not run: its revision was "
+                f"rolled back whole, revisions finished before it stay "
+                f"applied ('solum-db-manage check' tells where the database "
+                f"is). Run the command again once that process has "
+                f"finished.") from error
+        if code is not None and code & 0xFF in (10, 13):   # IOERR, FULL
+            statement = " ".join((error.statement or "").split())[:200]
+            raise errors.SolumDBManageError(
+                f"database error: {error.orig}: "
+                f"{_write_failure(_sqlite_file(url))}. The revision in "
+                f"progress was rolled back whole; revisions finished before "
+                f"it stay applied. [SQL: {statement}]") from error
+        if error is not raised:
+            raise error from None
+        raise
 
 
 def _prepare_mysql_session(dbapi_connection, connection_record):
@@ -369,7 +437,7 @@ def locked(config, command):
         config.attributes["lock"] = held
         try:
             with (connect(config) as connection,
-                  _naming_sqlite_writers(
+                  _explaining_sqlite_failures(
                       config.attributes["url"],
                       config.attributes.get("ddl_lock_timeout", 5))):
                 yield connection, held

@@ -466,3 +466,75 @@ def test_sqlite_reader_outlasts_ddl_lock_timeout(solum, tmp_path):
     assert checked.code == 7, checked.out
     assert "--ddl-lock-timeout" in checked.out
     assert solum("upgrade", "head", url=url).code == 0
+
+
+# --- a full disk during a table rebuild, SQLite ----------------------------
+
+REBUILD_FROM = "2f15f41cd87f"    # the next revision rebuilds image
+REBUILDS = "1f57763d7871"
+
+
+@pytest.mark.parametrize("how", ["rlimit", "tmpfs"])
+def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
+    """The disk fills while SQLite copies a table (Alembic's batch mode):
+    its cleanup (DROP TABLE _alembic_tmp_image, already rolled back) used
+    to replace the cause with "no such table". The line names the cause:
+    the file-size limit (RLIMIT_FSIZE), or the full filesystem; the
+    database stays exactly at the revision before, rows intact."""
+    with contextlib.ExitStack() as stack:
+        if how == "tmpfs":
+            directory = stack.enter_context(
+                test_bad_input._small_disk(tmp_path / "disk"))
+        else:
+            directory = tmp_path
+        path = directory / "solum.sqlite"
+        url = f"sqlite:///{path}"
+        assert solum("upgrade", REBUILD_FROM, url=url).code == 0
+        # On the 4 MiB tmpfs: room for the database, its copy and journal.
+        rows = 2000 if how == "tmpfs" else 5000
+        with contextlib.closing(sqlite3.connect(path)) as filling, filling:
+            filling.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                f"FROM n WHERE i < {rows}) INSERT INTO image (uuid, name, "
+                "description, state) SELECT printf('%036d', i), 'image-' "
+                "|| i, printf('%0200d', i), 'READY' FROM n")
+        size = path.stat().st_size
+        limit = None
+        filler = None
+        if how == "tmpfs":
+            filler = test_bad_input._fill(directory, leave=size // 2)
+            cause = (f"ERROR: database error: database or disk is full: the "
+                     f"filesystem holding the SQLite database {path} is "
+                     f"full")
+        else:
+            limit = size + size // 2
+            cause = (f"ERROR: database error: disk I/O error: the file-size "
+                     f"limit of this process (ulimit -f, RLIMIT_FSIZE) is "
+                     f"{limit} bytes, too small for the SQLite database "
+                     f"{path} or its journal")
+        with _disposing(url) as engine:
+            before = state(engine)
+
+        def limited():
+            if limit:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        process = subprocess.run(
+            _tool(tmp_path, "--database-connection", url, "upgrade", "head"),
+            capture_output=True, text=True, env=_environment(), timeout=120,
+            preexec_fn=limited)
+        assert process.returncode == 1, process.stderr
+        lines = error_lines(process.stderr)
+        assert lines == [process.stderr.splitlines()[-1]], process.stderr
+        assert lines[0].startswith(cause), lines[0]
+        assert "_alembic_tmp" not in lines[0].split("[SQL:")[0]
+        assert not NOISE.search(process.stderr)
+        assert RUNNING.findall(process.stderr)[-1] == (REBUILD_FROM,
+                                                       REBUILDS)
+        if filler is not None:
+            filler.unlink()
+        with _disposing(url) as engine:
+            assert state(engine) == before
+        assert solum("check", url=url).code == 7
+        assert solum("upgrade", "head", url=url).code == 0
+        assert solum("check", url=url).code == 0
