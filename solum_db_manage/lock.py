@@ -392,9 +392,9 @@ class MigrationLock:
             if not migration.sqlite_busy(error):
                 raise
             raise errors.LockTimeout(
-                f"another process holds a write lock on the SQLite "
-                f"database {self._session.path} (an open write "
-                f"transaction, or a program other than this tool); waited "
+                f"another process has a transaction open on the SQLite "
+                f"database {self._session.path} (a writer, or a reader "
+                f"while the lock is claimed); waited "
                 f"{self.timeout:g} s for it (--lock-timeout); nothing was "
                 f"changed") from error
 

@@ -300,9 +300,9 @@ def _explaining_sqlite_failures(url, seconds):
         code = getattr(error.orig, "sqlite_errorcode", None)
         if sqlite_busy(error):
             raise errors.SolumDBManageError(
-                f"another process holds a write lock on the SQLite database "
-                f"{_sqlite_file(url)} (an open write transaction, or "
-                f"another migration that is not this tool's); a migration "
+                f"another process has a transaction open on the SQLite "
+                f"database {_sqlite_file(url)} (a writer, or a reader while "
+                f"a revision commits); a migration "
                 f"statement waited {float(seconds):g} s for it "
                 f"(--ddl-lock-timeout) and did not run: its revision was "
                 f"rolled back whole, revisions finished before it stay "

@@ -381,10 +381,10 @@ def test_sqlite_writer_holds_the_migration_lock(solum, tmp_path):
         lines = error_lines(process.stderr)
         assert lines == [process.stderr.splitlines()[-1]], process.stderr
         assert lines[0] == (
-            f"ERROR: another process holds a write lock on the SQLite "
-            f"database {path} (an open write transaction, or a program "
-            f"other than this tool); waited 2 s for it (--lock-timeout); "
-            f"nothing was changed")
+            f"ERROR: another process has a transaction open on the SQLite "
+            f"database {path} (a writer, or a reader while the lock is "
+            f"claimed); waited 2 s for it (--lock-timeout); nothing was "
+            f"changed")
         assert 2 <= took < 12, took
         # Longer than SQLite's default 5 s: the run waits, then completes.
         process = subprocess.Popen(
@@ -452,8 +452,8 @@ def test_sqlite_reader_outlasts_ddl_lock_timeout(solum, tmp_path):
     errors = error_lines(stderr)
     assert errors == [stderr.splitlines()[-1]], stderr
     assert errors[0].startswith(
-        f"ERROR: another process holds a write lock on the SQLite database "
-        f"{path} "), errors[0]
+        f"ERROR: another process has a transaction open on the SQLite "
+        f"database {path} "), errors[0]
     assert "waited 2 s for it (--ddl-lock-timeout)" in errors[0]
     with _disposing(url) as engine:
         recorded = dbutil.version_rows(engine)
