@@ -154,6 +154,9 @@ def main(argv=None):
     sys.stderr = RedactingStream(sys.stderr, redact)
     # Until the configuration is parsed, only the command line tells.
     state = {"debug": "--debug" in argv or "-d" in argv, "logging": False}
+    from solum_db_manage import signals
+
+    restore_sigterm = signals.handle_sigterm()
     try:
         try:
             return _main(argv, redact, state)
@@ -161,6 +164,8 @@ def main(argv=None):
             # argparse: -h and --version exit 0, usage errors exit 2.
             return (exit.code if isinstance(exit.code, int)
                     else errors.EXIT_USAGE)
+        except errors.Terminated as terminated:
+            failure = terminated
         except KeyboardInterrupt:
             failure = None
         except Exception as error:
@@ -171,6 +176,7 @@ def main(argv=None):
         # the exception being handled to any error logged in one.
         return _fail(failure, state)
     finally:
+        restore_sigterm()
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = saved
@@ -183,6 +189,9 @@ def _fail(error, state):
     if error is None:
         _error("interrupted", state)
         return errors.EXIT_INTERRUPTED
+    if isinstance(error, errors.Terminated):
+        _error(str(error), state)
+        return errors.EXIT_TERMINATED
     if state["logging"]:
         for line in getattr(error, "details", ()):
             logging.getLogger(output.LOGGER).error("%s", line)
@@ -208,6 +217,9 @@ def _exiting():
 def _main(argv, redact, state):
     usage.answer_help(argv, _package_version())
 
+    from solum_db_manage import config_files
+
+    config_files.check(argv, project="solum", prog=PROG)
     conf = build_conf()
     try:
         conf(args=argv, project="solum", prog=PROG,

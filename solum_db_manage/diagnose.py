@@ -28,6 +28,7 @@ EMPTY = (errors.EXIT_BEHIND, "empty")
 NEWER = (errors.EXIT_NEWER, "newer")
 UNTRACKED = (errors.EXIT_UNTRACKED, "untracked")
 MISMATCH = (errors.EXIT_MISMATCH, "mismatch")
+CORRUPT = (errors.EXIT_MISMATCH, "corrupt")   # alembic_version unreadable
 LOCKED = (errors.EXIT_LOCKED, "locked")
 INTERRUPTED = (errors.EXIT_LOCKED, "interrupted")
 
@@ -251,8 +252,13 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
     """
     head = chain.current().head
     status = lock.status(connection, ignore=own_lock) or previous
-    recorded = list(current_heads(connection))
+    try:
+        recorded = list(current_heads(connection))
+        bad = None
+    except CorruptVersionTable as error:
+        recorded, bad = [], error
     LOG.debug("Diagnosis: the database records %s (head %s); lock: %s",
+              "a corrupt version table" if bad else
               ", ".join(recorded) or "no revision", head,
               status.describe() if status else "no other run")
     if status is not None and status.kind == "running":
@@ -260,6 +266,10 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
                           head)
         found.lock = status
         found.notes.append("The schema was not examined while it changes.")
+        return found
+    if bad is not None:
+        found = corrupt(connection, bad)
+        found.lock = status
         return found
     found = _diagnose_schema(connection, recorded, head, schema, models,
                              status)
@@ -346,16 +356,104 @@ def _stopped(status, command):
         command)
 
 
+# More rows than any version table of a one-head chain can hold rightly;
+# reading stops there, so a table stuffed with rows costs no memory.
+_MAX_VERSION_ROWS = 100
+_REVISION_ID = re.compile(r"[A-Za-z0-9_]+")
+
+
+class CorruptVersionTable(errors.SolumDBManageError):
+    """alembic_version holds what no revision id is (see current_heads)."""
+
+    exit_code = errors.EXIT_MISMATCH
+
+    def __init__(self, problems, retype=False):
+        self.problems = problems
+        # The table itself must be made again (no version_num text
+        # column): 'stamp --purge' cannot write a revision id into it.
+        self.retype = retype
+        super().__init__(
+            f"The version table {VERSION_TABLE} is corrupt: "
+            + "; ".join(problems) + ".")
+
+
+def _shown_value(value):
+    text = repr(value)
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def _value_problem(value):
+    """What is wrong with one version_num value, or None."""
+    if value is None:
+        return "a row holds NULL"
+    if not isinstance(value, str):
+        return (f"a row holds {_shown_value(value)} (of type "
+                f"{type(value).__name__}), not a revision id")
+    if value == "":
+        return "a row holds '' (an empty string)"
+    stripped = value.strip()
+    if value != stripped:
+        before = len(value) - len(value.lstrip())
+        after = len(value) - len(value.rstrip())
+        return (f"a row holds {_shown_value(stripped)} padded with "
+                f"whitespace ({before} characters before it, {after} "
+                f"after)")
+    if not _REVISION_ID.fullmatch(value) or value.isdigit():
+        return f"a row holds {_shown_value(value)}, not a revision id"
+    return None
+
+
 def current_heads(connection):
     """The revisions the database records: () when it has no tracking.
 
     What Alembic's MigrationContext.get_current_heads() reads, without
-    loading Alembic.
+    loading Alembic. Raises CorruptVersionTable where a row holds no
+    revision id (NULL, an integer, '', an id padded with spaces) or the
+    table has no text column version_num: such a row is no revision,
+    known or newer, and Alembic would fail on it half-way.
     """
-    if not sa.inspect(connection).has_table(VERSION_TABLE):
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(VERSION_TABLE):
         return ()
-    return tuple(connection.exec_driver_sql(
-        f"SELECT version_num FROM {VERSION_TABLE}").scalars())
+    column = {c["name"]: c for c in inspector.get_columns(VERSION_TABLE)
+              }.get("version_num")
+    if column is None:
+        raise CorruptVersionTable(
+            ["it has no column version_num"], retype=True)
+    text = isinstance(column["type"], sa.String)
+    values = connection.exec_driver_sql(
+        f"SELECT version_num FROM {VERSION_TABLE}").fetchmany(
+            _MAX_VERSION_ROWS + 1)
+    values = [row[0] for row in values]
+    problems = []
+    if len(values) > _MAX_VERSION_ROWS:
+        problems.append(f"it holds more than {_MAX_VERSION_ROWS} rows")
+    for value in values:
+        problem = _value_problem(value)
+        if problem and problem not in problems:
+            problems.append(problem)
+    if not text:
+        problems.append(f"its column version_num is {column['type']}, "
+                        f"not text")
+    if problems:
+        raise CorruptVersionTable(problems[:5], retype=not text)
+    return tuple(values)
+
+
+def corrupt(connection, error):
+    """The diagnosis of a corrupt version table: what it holds, and the
+    revision the schema is at, to record instead."""
+    head = chain.current().head
+    found = Diagnosis(CORRUPT, str(error), (), head)
+    found.notes.append(
+        "No revision can be read from it, so nothing is migrated until a "
+        "revision is recorded again.")
+    found.matches = _repair(found, live_fingerprint(connection),
+                            purge=not error.retype)
+    if error.retype and found.repair:
+        found.repair.insert(0, f"the SQL 'DROP TABLE {VERSION_TABLE}' (the "
+                               f"stamp creates it again, rightly typed)")
+    return found
 
 
 def _diagnose_schema(connection, recorded, head, full, models, status):

@@ -1,7 +1,7 @@
 """The errors solum-db-manage reports; main() turns them into exit codes."""
 
 # Exit statuses, documented in README.rst and the man page. ``check``
-# uses 0 and 3-7 for what it finds; every command uses 1, 2 and 130.
+# uses 0 and 3-7 for what it finds; every command uses 1, 2, 130 and 143.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -11,6 +11,7 @@ EXIT_UNTRACKED = 5   # Solum tables without version tracking
 EXIT_MISMATCH = 6    # the schema is not the one the revision records
 EXIT_LOCKED = 7      # a migration is running, or was interrupted
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143   # SIGTERM (128 + 15), see signals.py
 
 
 class SolumDBManageError(Exception):
@@ -44,3 +45,7 @@ class LockTimeout(SolumDBManageError):
     """Another run held the migration lock for longer than we waited."""
 
     exit_code = EXIT_LOCKED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (signals.py): stop where Ctrl-C would."""

@@ -247,6 +247,9 @@ def _sqlite_path(database):
     return database
 
 
+sqlite_path = _sqlite_path
+
+
 def _session(connection):
     name = connection.dialect.name
     if name == "mysql":
@@ -357,7 +360,7 @@ class MigrationLock:
         deadline = time.monotonic() + self.timeout
         announced = None
         while True:
-            if self._try():
+            if self._try_in_time(deadline):
                 self._node_renewal()
                 LOG.debug("Lock: held by this run (%s on %s, lease %g s)",
                           self.command, self._connection.dialect.name,
@@ -381,6 +384,28 @@ class MigrationLock:
                     f"Waiting for the migration lock, held by {holder}; "
                     f"waiting up to {left:.0f} s more (--lock-timeout).")
             time.sleep(_POLL * (0.5 + random.random()))
+
+    def _try_in_time(self, deadline):
+        """_try, where SQLite waits for another writer until ``deadline``
+        at most (its busy timeout), then names it."""
+        if not isinstance(self._session, _SQLiteSession):
+            return self._try()
+        left = max(0.0, deadline - time.monotonic())
+        self._connection.exec_driver_sql(
+            f"PRAGMA busy_timeout = {int(left * 1000)}")
+        try:
+            return self._try()
+        except exc.DBAPIError as error:
+            from solum_db_manage import migration
+
+            if not migration.sqlite_busy(error):
+                raise
+            raise errors.LockTimeout(
+                f"another process has a transaction open on the SQLite "
+                f"database {self._session.path} (a writer, or a reader "
+                f"while the lock is claimed); waited "
+                f"{self.timeout:g} s for it (--lock-timeout); nothing was "
+                f"changed") from error
 
     def _try(self):
         if not self._session_held:
@@ -446,6 +471,10 @@ class MigrationLock:
                     if _read(self._connection) is None:
                         raise
         except exc.DBAPIError as error:
+            from solum_db_manage import migration
+
+            if migration.sqlite_busy(error):
+                raise   # another writer: _try_in_time names it
             raise errors.SolumDBManageError(
                 f"cannot set up the migration lock table {LOCK_TABLE}: "
                 f"{error.orig} (where this is a permission error: the "
@@ -491,6 +520,13 @@ class MigrationLock:
             self._renewer.join()
         table = _lock_table
         try:
+            if isinstance(self._session, _SQLiteSession):
+                # Another process's transaction delays the release at
+                # most this long; past it, the next run takes over (the
+                # flock goes with the connection).
+                wait = int(min(self.timeout, 10) * 1000)
+                self._connection.exec_driver_sql(
+                    f"PRAGMA busy_timeout = {wait}")
             self._connection.execute(
                 table.update().where(
                     table.c.id == 1, table.c.token == self.token
@@ -505,6 +541,8 @@ class MigrationLock:
 
 
 def _failure(error):
+    if isinstance(error, errors.Terminated):
+        return "terminated (SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted by the user (SIGINT)"
     text = " ".join(str(getattr(error, "orig", None) or error).split())

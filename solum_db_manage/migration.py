@@ -133,15 +133,23 @@ def dialect_name(url):
     return parse_url(url).get_backend_name()
 
 
-def create_engine(url):
-    """An engine as Solum's services had it: no pool, MySQL strict mode."""
+def create_engine(url, sqlite_timeout=None):
+    """An engine as Solum's services had it: no pool, MySQL strict mode.
+
+    ``sqlite_timeout``: how long SQLite waits for another process's write
+    lock on the file (its busy timeout; Python's default is 5 s).
+    """
     import sqlalchemy
     from sqlalchemy import event, exc
     from sqlalchemy.pool import NullPool
 
     parsed = parse_url(url)
+    options = {}
+    if sqlite_timeout is not None and parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": float(sqlite_timeout)}
     try:
-        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool)
+        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool,
+                                          **options)
     except exc.NoSuchModuleError:
         raise errors.ConfigError(
             f"unknown database type {parsed.drivername!r} in the "
@@ -233,7 +241,116 @@ def _sqlite_own_transactions(dbapi_connection, connection_record):
 def _sqlite_begin(connection):
     options = connection.get_execution_options()
     if options.get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+        # A migrating connection takes the write lock at BEGIN: SQLite
+        # waits (its busy timeout) only for a transaction that holds no
+        # lock yet; one that read first fails at once on another writer.
+        connection.exec_driver_sql(
+            "BEGIN IMMEDIATE" if options.get(_SQLITE_WRITER) else "BEGIN")
+
+
+_SQLITE_WRITER = "solum_sqlite_writer"
+
+
+def sqlite_busy(error):
+    """True for SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED)."""
+    orig = getattr(error, "orig", error)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (5, 6)
+
+
+def _sqlite_file(url):
+    from solum_db_manage import lock
+
+    return lock.sqlite_path(parse_url(url).database or "")
+
+
+def _masked_by_cleanup(error):
+    """The error a batch operation's cleanup hid, or ``error`` itself.
+
+    Where a SQLite table rebuild fails (a full disk), Alembic drops its
+    copy ``_alembic_tmp_<table>``, which the failure already rolled back:
+    "no such table" then replaces the real cause.
+    """
+    from sqlalchemy import exc
+
+    statement = (error.statement or "").lstrip().upper()
+    if not (statement.startswith("DROP TABLE")
+            and "_ALEMBIC_TMP_" in statement):
+        return error
+    # SQLAlchemy raises its error from the driver's, which was raised
+    # while the first failure was being handled.
+    for link in _chain(error):
+        if isinstance(link, exc.DBAPIError) and link is not error:
+            return link
+    return error
+
+
+def _chain(error, depth=6):
+    """The exceptions ``error`` was raised from or while handling."""
+    found, todo = [], [error]
+    while todo and len(found) < depth:
+        link = todo.pop(0)
+        for cause in (link.__cause__, link.__context__):
+            if cause is not None and all(cause is not f for f in found):
+                found.append(cause)
+                todo.append(cause)
+    return found
+
+
+def _write_failure(path):
+    """Why writing the SQLite file failed, as far as the process can tell."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        return (f"the file-size limit of this process (ulimit -f, "
+                f"RLIMIT_FSIZE) is {limit} bytes, too small for the SQLite "
+                f"database {path} or its journal")
+    import os
+
+    try:
+        info = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        free = f"; {info.f_bavail * info.f_frsize} bytes are free now"
+    except OSError:
+        free = ""
+    return (f"the filesystem holding the SQLite database {path} is full, or "
+            f"the disk failed (see the system log){free}")
+
+
+@contextlib.contextmanager
+def _explaining_sqlite_failures(url, seconds):
+    """Name the real cause of a SQLite migration failure: another process
+    holding the file, a full disk, a file-size limit."""
+    from sqlalchemy import exc
+
+    try:
+        yield
+    except exc.DBAPIError as raised:
+        if parse_url(url).get_backend_name() != "sqlite":
+            raise
+        error = _masked_by_cleanup(raised)
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if sqlite_busy(error):
+            raise errors.SolumDBManageError(
+                f"another process has a transaction open on the SQLite "
+                f"database {_sqlite_file(url)} (a writer, or a reader while "
+                f"a revision commits); a migration "
+                f"statement waited {float(seconds):g} s for it "
+                f"(--ddl-lock-timeout) and did not run: its revision was "
+                f"rolled back whole, revisions finished before it stay "
+                f"applied ('solum-db-manage check' tells where the database "
+                f"is). Run the command again once that process has "
+                f"finished.") from error
+        if code is not None and code & 0xFF in (10, 13):   # IOERR, FULL
+            statement = " ".join((error.statement or "").split())[:200]
+            raise errors.SolumDBManageError(
+                f"database error: {error.orig}: "
+                f"{_write_failure(_sqlite_file(url))}. The revision in "
+                f"progress was rolled back whole; revisions finished before "
+                f"it stay applied. [SQL: {statement}]") from error
+        if error is not raised:
+            raise error from None
+        raise
 
 
 def _prepare_mysql_session(dbapi_connection, connection_record):
@@ -306,10 +423,13 @@ def connect(config, read_only=False):
     if read_only and _missing_sqlite_file(url):
         config.attributes["missing_file"] = parse_url(url).database
         url = "sqlite://"
-    engine = create_engine(url)
+    seconds = config.attributes.get("ddl_lock_timeout")
+    engine = create_engine(url, sqlite_timeout=seconds)
     LOG.debug("Connecting to %s", _shown(engine.url))
     try:
         with open_connection(engine) as connection:
+            if seconds is not None and engine.dialect.name == "sqlite":
+                connection.execution_options(**{_SQLITE_WRITER: True})
             seconds = config.attributes.get("ddl_lock_timeout")
             if seconds:
                 _limit_lock_waits(connection, seconds)
@@ -349,7 +469,10 @@ def locked(config, command):
     with held.held():
         config.attributes["lock"] = held
         try:
-            with connect(config) as connection:
+            with (connect(config) as connection,
+                  _explaining_sqlite_failures(
+                      config.attributes["url"],
+                      config.attributes.get("ddl_lock_timeout", 5))):
                 yield connection, held
         finally:
             config.attributes.pop("lock", None)
@@ -398,6 +521,9 @@ def version(config):
         # The schema is compared (table and column names, from chain.py),
         # not the models: no Alembic.
         found = diagnose.diagnose(connection, models=False)
+    if found.state == "corrupt":
+        raise errors.SolumDBManageError(" ".join(found.lines()),
+                                        exit_code=found.status)
     described = []
     for head in found.recorded:
         release = releases.describe(head)
@@ -441,7 +567,7 @@ def check(config, as_json=False):
 
 def _refuse(found, command):
     """Stop before a command that cannot go well from this state."""
-    if (found.state in ("newer", "untracked", "mismatch")
+    if (found.state in ("newer", "untracked", "mismatch", "corrupt")
             and command not in found.allows):
         raise errors.SolumDBManageError(
             f"{command} refused, nothing was changed: "
@@ -693,7 +819,7 @@ def stamp(config, revision, sql=False, purge=False, force=False):
         script = script_directory(config)
         wanted = {rev.revision for rev in script.get_revisions(revision)
                   if rev is not None}
-        recorded = set(current_heads(connection))
+        recorded = _stamp_reads(connection, purge)
         if wanted == recorded:
             connection.rollback()
             _nothing_to_do(config, connection)
@@ -718,6 +844,23 @@ def stamp(config, revision, sql=False, purge=False, force=False):
         connection.rollback()
         held.changing = True
         command.stamp(alembic_config(config), revision, purge=purge)
+
+
+def _stamp_reads(connection, purge):
+    """The revisions recorded, for stamp. A corrupt version table is
+    refused, with the repair, but by ``stamp --purge``, which empties it
+    first (unless the table itself is wrong: no text column)."""
+    from solum_db_manage import diagnose
+
+    try:
+        return set(current_heads(connection))
+    except diagnose.CorruptVersionTable as error:
+        if purge and not error.retype:
+            return set()
+        found = diagnose.corrupt(connection, error)
+        raise errors.SolumDBManageError(
+            "stamp refused, nothing was changed: " + " ".join(found.lines()),
+            exit_code=found.status) from None
 
 
 def revision(config, message=None, autogenerate=False):
@@ -748,7 +891,16 @@ def current(config, verbose=False):
     """Print the revision(s) the database records, as Alembic does."""
     from alembic import command
 
-    with connect(config, read_only=True):
+    with connect(config, read_only=True) as connection:
+        # A corrupt version table: the same line as version's.
+        from solum_db_manage import diagnose
+
+        try:
+            current_heads(connection)
+        except diagnose.CorruptVersionTable as error:
+            found = diagnose.corrupt(connection, error)
+            raise errors.SolumDBManageError(
+                " ".join(found.lines()), exit_code=found.status) from None
         command.current(alembic_config(config), verbose=verbose)
 
 
