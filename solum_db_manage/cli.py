@@ -61,6 +61,8 @@ def _run_command(name, args, config):
     elif name == "stamp":
         migration.stamp(config, args.revision, sql=args.sql,
                         purge=args.purge)
+    elif name == "unlock":
+        migration.unlock(config)
     elif name == "revision":
         migration.revision(config, message=args.message,
                            autogenerate=args.autogenerate)

@@ -317,9 +317,17 @@ def locked(config, command):
         config.attributes["lock"] = held
         try:
             with connect(config) as connection:
+                held.register(connection)
                 yield connection, held
         finally:
             config.attributes.pop("lock", None)
+
+
+def unlock(config):
+    """Clear the lock of a run that is gone: see lock.unlock."""
+    from solum_db_manage import lock
+
+    config.print_stdout(lock.unlock(config.attributes["url"]))
 
 
 def _report(line):
