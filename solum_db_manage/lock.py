@@ -561,13 +561,18 @@ class MigrationLock:
         number = self._session.connection_id(connection)
         if number is None:
             return
+        # Alembic's work leaves it idle now and then (loading the
+        # scripts): a short idle timeout must not cut it there. The lock's
+        # own connection is kept busy instead (see _interval).
         if connection.dialect.name == "postgresql":
-            # Alembic's work leaves it idle now and then (loading the
-            # scripts): a short idle_session_timeout must not cut it.
             connection.exec_driver_sql(
                 "SELECT set_config(name, '0', false) FROM pg_settings "
                 "WHERE name = 'idle_session_timeout'").all()
-            connection.commit()
+        else:
+            connection.exec_driver_sql(
+                "SET SESSION wait_timeout = GREATEST(@@session.wait_timeout,"
+                " 28800)")
+        connection.commit()
         self._work_ids.append(number)
         self._renew()
 
