@@ -49,8 +49,21 @@ def after(revision):
     return revisions[revisions.index(revision) + 1:]
 
 
+@pytest.fixture(autouse=True)
+def no_run_left():
+    """A failed test leaves no process of its own behind."""
+    yield
+    while Run.started:
+        process = Run.started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
 class Run:
     """A real solum-db-manage process; stderr goes to a file read live."""
+
+    started = []
 
     def __init__(self, tmp_path, url, config_file, *args):
         self.err_path = tmp_path / f"err-{uuid.uuid4().hex[:8]}"
@@ -59,6 +72,7 @@ class Run:
             [sys.executable, "-m", "solum_db_manage", "--config-file",
              config_file, "--database-connection", url, *args],
             stdout=subprocess.PIPE, stderr=self.err_file, text=True)
+        Run.started.append(self.process)
 
     def err_so_far(self):
         return self.err_path.read_text()
@@ -126,7 +140,7 @@ def wait_until_blocked(engine, run, timeout=120):
                  "current_database() AND wait_event_type = 'Lock'")
     deadline = time.monotonic() + timeout
     with engine.connect() as connection:
-        while not connection.exec_driver_sql(query).scalar():
+        while not connection.execute(sa.text(query)).scalar():
             assert run.process.poll() is None, run.err_so_far()
             assert time.monotonic() < deadline, run.err_so_far()
             time.sleep(0.2)
