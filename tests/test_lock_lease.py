@@ -152,6 +152,21 @@ def lease_row(engine):
             f"SELECT * FROM {lock.LOCK_TABLE} WHERE id = 1")).one()._mapping
 
 
+def session_lock_connection(engine):
+    """The server connection that holds the session lock (GET_LOCK,
+    pg_advisory_lock): the lock's own, idle while the migration runs."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "mysql":
+            return connection.exec_driver_sql(
+                "SELECT IS_USED_LOCK(CONCAT('solum_db_manage.', DATABASE()))"
+            ).scalar()
+        return connection.exec_driver_sql(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND "
+            "classid = 20509 AND objid = 3507 AND granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = "
+            "current_database())").scalar()
+
+
 def cut(engine, connection_id):
     """End one server connection, as an idle cut or an admin would."""
     with engine.connect() as connection:
@@ -233,7 +248,8 @@ def test_a_holder_whose_lock_connection_is_cut_keeps_its_lock(
         first = Run(tmp_path, url, empty_config, "upgrade", "head",
                     "--ddl-lock-timeout", "120")
         wait_until_blocked(server, first)
-        lock_connection = int(lease_row(server)["connections"].split(",")[0])
+        lock_connection = session_lock_connection(server)
+        assert lock_connection is not None
         if how == "kill":
             cut(server, lock_connection)
         else:
