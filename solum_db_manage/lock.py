@@ -172,9 +172,26 @@ class _MySQLSession:
     renews = True
 
     def __init__(self, connection):
-        self.connection = connection
+        self.adopt(connection)
         database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
         self.name = f"solum_db_manage.{database}"[:64]
+
+    def adopt(self, connection):
+        """Use ``connection``: without Galera's causal reads.
+
+        A schema change waiting on one node (for a table lock) holds that
+        node's replication in total order isolation: causal reads there
+        then time out (1205), and a run waiting for the lock would fail
+        instead of waiting. The lease needs none: a claim or renewal is a
+        conditional UPDATE, and certification refuses one made on a stale
+        row (1213, a race lost).
+        """
+        self.connection = connection
+        try:
+            connection.exec_driver_sql("SET SESSION wsrep_sync_wait = 0")
+        except exc.DBAPIError as error:
+            if _code(error) != 1193:    # unknown variable: no Galera here
+                raise
 
     def node(self):
         return self.connection.exec_driver_sql(
@@ -225,6 +242,9 @@ class _PostgreSQLSession:
     _KEY = (0x501D, 0x0DB3)     # "solum db", in two int4 halves
 
     def __init__(self, connection):
+        self.adopt(connection)
+
+    def adopt(self, connection):
         self.connection = connection
 
     def _key(self):
@@ -291,6 +311,9 @@ class _SQLiteSession:
     def __init__(self, connection):
         self.path = _sqlite_path(connection.engine.url.database)
         self.fd = None
+
+    def adopt(self, connection):
+        pass
 
     def node(self):
         return ""
@@ -754,7 +777,7 @@ class MigrationLock:
             old.close()
         self._connection = migration.open_connection(
             self._engine, isolation_level="AUTOCOMMIT")
-        self._session.connection = self._connection
+        self._session.adopt(self._connection)
         self._session_held = self._session.try_acquire()
 
     # --- holding and releasing -------------------------------------------
