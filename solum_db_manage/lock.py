@@ -43,6 +43,7 @@ LOCK_TABLE = "solum_db_manage_lock"
 DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal
 _POLL = 0.5             # seconds between two tries
+LEASE_MARGIN = 60       # seconds a lease lasts beyond --ddl-lock-timeout
 _RENEW_AT_MOST = 10.0   # seconds between two renewals, whatever the lease
 # How far a lease may lie beyond its term before it is known not to be a
 # live holder's (clock differences between Galera nodes stay below it).
@@ -77,6 +78,18 @@ FAILED = "failed"
 # Errors a claim may lose a race with: a Galera certification failure
 # (1213) or a lock wait on the row (1205).
 _RACE_ERRORS = {1205, 1213}
+
+
+def lease_term(lease, ddl_lock_timeout):
+    """The lease a run takes: ``--lock-lease``, but at least
+    ``--ddl-lock-timeout`` plus LEASE_MARGIN.
+
+    On Galera a schema change that waits for a table lock already holds
+    total order isolation: every write through its node, the lease's
+    renewals included, waits behind it, for up to --ddl-lock-timeout,
+    then for the statement itself.
+    """
+    return max(float(lease), float(ddl_lock_timeout or 0) + LEASE_MARGIN)
 
 
 def _utc(epoch):

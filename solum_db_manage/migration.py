@@ -311,7 +311,9 @@ def locked(config, command):
     held = lock.MigrationLock(
         config.attributes["url"], command,
         timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
-        lease=config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+        lease=lock.lease_term(
+            config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+            config.attributes.get("ddl_lock_timeout")),
         report=_report)
     with held.held():
         config.attributes["lock"] = held

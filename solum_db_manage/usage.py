@@ -40,8 +40,9 @@ def _add_lock_options(parser):
              "it: on a Galera cluster, how long a lock taken through "
              "another node outlives its holder if that one dies; must "
              "exceed the longest single schema change (default: "
-             "%(default)s). Elsewhere the lock is freed as soon as its "
-             "holder's connections are gone.")
+             "%(default)s; at least --ddl-lock-timeout plus 60). "
+             "Elsewhere the lock is freed as soon as its holder's "
+             "connections are gone.")
     parser.add_argument(
         "--ddl-lock-timeout", type=seconds, default=30, metavar="SECONDS",
         help="How long one migration statement may wait for a table lock "

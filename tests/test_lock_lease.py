@@ -486,3 +486,14 @@ def test_a_lock_table_of_the_first_release_gets_the_lease_columns(
     assert row["token"] is None and row["state"] == "done"
     assert row["lease"] == lock.DEFAULT_LEASE
     assert solum("check", url=db_url).code == 0
+
+
+def test_the_lease_outlasts_the_ddl_lock_timeout(db_url, engine, solum):
+    """On Galera a statement waiting for a table lock blocks renewals."""
+    result = solum("upgrade", KILO, "--lock-lease", "10",
+                   "--ddl-lock-timeout", "100", url=db_url)
+    assert result.code == 0, result.err
+    assert lease_row(engine)["lease"] == 160
+    result = solum("upgrade", "head", "--lock-lease", "500", url=db_url)
+    assert result.code == 0, result.err
+    assert lease_row(engine)["lease"] == 500
