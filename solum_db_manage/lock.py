@@ -44,7 +44,7 @@ DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal
 _POLL = 0.5             # seconds between two tries
 LEASE_MARGIN = 60       # seconds a lease lasts beyond --ddl-lock-timeout
-_RENEW_AT_MOST = 10.0   # seconds between two renewals, whatever the lease
+_KEEP_BUSY = 10.0       # seconds the lock connection may sit idle at most
 # How far a lease may lie beyond its term before it is known not to be a
 # live holder's (clock differences between Galera nodes stay below it).
 _SKEW = 60
@@ -612,9 +612,13 @@ class MigrationLock:
         self._work_ids.append(number)
         self._renew()
 
-    def verify(self):
-        """Renew the lease; raise if it was lost (taken by another run)."""
-        if self._session is not None and self._session.renews:
+    def verify(self, renew=True):
+        """Renew the lease; raise if it was lost (taken by another run).
+
+        ``renew=False`` only checks what the last renewal found: for the
+        moment between a transaction's last statement and its commit.
+        """
+        if renew and self._session is not None and self._session.renews:
             self._renew()
         if self.lost:
             raise errors.SolumDBManageError(
@@ -798,7 +802,7 @@ class MigrationLock:
     def _interval(self):
         """Seconds between two renewals: often enough that neither the
         lease nor an idle timeout the server announces runs out."""
-        interval = min(self.lease / 4, _RENEW_AT_MOST)
+        interval = min(self.lease / 4, _KEEP_BUSY)
         idle = self._session.idle_timeout()
         if idle:
             interval = min(interval, idle / 3)
@@ -814,10 +818,29 @@ class MigrationLock:
         self._renewer.start()
 
     def _renew_until_stopped(self, interval):
+        """Keep the lock's connection busy; renew where no revision did.
+
+        Between two renewals (each revision begins with one, see verify)
+        a plain query keeps the connection from going idle: the lease's
+        row is written no more than needed.
+        """
+        due = self.lease / 4
         while not self._stop.wait(interval):
-            self._renew()
+            if time.monotonic() - self._renewed >= due:
+                self._renew()
+            else:
+                self._ping()
             if self.lost:
                 return
+
+    def _ping(self):
+        with self._mutex:
+            if self._stop.is_set():
+                return
+            try:
+                self._connection.exec_driver_sql("SELECT 1").all()
+            except exc.DBAPIError:
+                self._renew()   # reconnects, and renews on the new one
 
     def _renew(self):
         """Push the lease's expiry on; note if it was lost."""

@@ -489,7 +489,9 @@ def _build_head(connection, held, found):
         held.changing = False
         connection.rollback()
         return False
-    held.verify()
+    # Renewed just before (register); a write here would come between
+    # the build and its commit.
+    held.verify(renew=False)
     connection.commit()
     LOG.info("Created the head schema %s directly: the database was "
              "empty, so no revision was walked.", head)
