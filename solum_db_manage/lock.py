@@ -727,8 +727,9 @@ class MigrationLock:
         return ",".join(str(number) for number in numbers) or None
 
     def _ensure_row(self):
-        present = _columns(self._connection)
         try:
+            # A table missing columns raises its own error, not this one.
+            present = _columns(self._connection)
             if present is None:
                 try:
                     _lock_table.create(self._connection)
