@@ -840,7 +840,7 @@ class MigrationLock:
                 return
             try:
                 self._connection.exec_driver_sql("SELECT 1").all()
-            except exc.DBAPIError:
+            except exc.SQLAlchemyError:
                 self._renew()   # reconnects, and renews on the new one
 
     def _renew(self):
@@ -850,11 +850,14 @@ class MigrationLock:
                 return
             try:
                 renewed = self._renew_once()
-            except exc.DBAPIError:
+            except exc.SQLAlchemyError:
+                # A cut connection: a DBAPIError, or, once SQLAlchemy saw
+                # it cut, a PendingRollbackError.
                 try:
                     self._reconnect()
                     renewed = self._renew_once()
-                except (exc.DBAPIError, errors.SolumDBManageError) as error:
+                except (exc.SQLAlchemyError,
+                        errors.SolumDBManageError) as error:
                     cause = getattr(error, "orig", None) or error
                     late = time.monotonic() - self._renewed
                     if late >= self.lease:
@@ -890,14 +893,15 @@ class MigrationLock:
             try:
                 try:
                     self._connection.execute(release)
-                except exc.DBAPIError as error:
-                    if not error.connection_invalidated:
+                except exc.SQLAlchemyError as error:
+                    if (isinstance(error, exc.DBAPIError)
+                            and not error.connection_invalidated):
                         raise
                     self._reconnect()
                     self._connection.execute(release)
                 if self._session_held:
                     self._session.release()
-            except exc.DBAPIError:
+            except (exc.SQLAlchemyError, errors.SolumDBManageError):
                 # The server is gone: it dropped the session lock with the
                 # connection, and the row says what the next run must know.
                 pass
