@@ -62,6 +62,8 @@ def _run_command(name, args, config):
     elif name == "stamp":
         migration.stamp(config, args.revision, sql=args.sql,
                         purge=args.purge, force=args.force)
+    elif name == "unlock":
+        migration.unlock(config)
     elif name == "revision":
         migration.revision(config, message=args.message,
                            autogenerate=args.autogenerate)

@@ -464,7 +464,9 @@ def locked(config, command):
     held = lock.MigrationLock(
         config.attributes["url"], command,
         timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
-        lease=config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+        lease=lock.lease_term(
+            config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+            config.attributes.get("ddl_lock_timeout")),
         report=_report)
     with held.held():
         config.attributes["lock"] = held
@@ -473,9 +475,17 @@ def locked(config, command):
                   _explaining_sqlite_failures(
                       config.attributes["url"],
                       config.attributes.get("ddl_lock_timeout", 5))):
+                held.register(connection)
                 yield connection, held
         finally:
             config.attributes.pop("lock", None)
+
+
+def unlock(config):
+    """Clear the lock of a run that is gone: see lock.unlock."""
+    from solum_db_manage import lock
+
+    config.print_stdout(lock.unlock(config.attributes["url"]))
 
 
 def _report(line, level=logging.INFO):
@@ -751,7 +761,9 @@ def _build_head(connection, held, found):
         held.changing = False
         connection.rollback()
         return False
-    held.verify()
+    # Renewed just before (register); a write here would come between
+    # the build and its commit.
+    held.verify(renew=False)
     connection.commit()
     LOG.info("Created the head schema %s directly: the database was "
              "empty, so no revision was walked.", head)

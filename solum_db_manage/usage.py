@@ -36,10 +36,13 @@ def _add_lock_options(parser):
              "7 (default: %(default)s).")
     parser.add_argument(
         "--lock-lease", type=seconds, default=120, metavar="SECONDS",
-        help="On a Galera cluster, how long a lock taken through another "
-             "node outlives its holder if that one dies; must exceed the "
-             "longest single schema change (default: %(default)s). "
-             "Elsewhere the lock is freed as soon as its holder dies.")
+        help="How long the lock's lease lasts unless its holder renews "
+             "it: on a Galera cluster, how long a lock taken through "
+             "another node outlives its holder if that one dies; must "
+             "exceed the longest single schema change (default: "
+             "%(default)s; at least --ddl-lock-timeout plus 60). "
+             "Elsewhere the lock is freed as soon as its holder's "
+             "connections are gone.")
     parser.add_argument(
         "--ddl-lock-timeout", type=seconds, default=30, metavar="SECONDS",
         help="How long one migration statement may wait for a table lock "
@@ -110,6 +113,10 @@ def add_command_parsers(subparsers):
         help="Stamp even where the schema lacks tables or columns of the "
              "revision's (refused otherwise, changing nothing).")
     _add_lock_options(parser)
+
+    command("unlock", "Clear the migration lock of a run that is gone "
+                      "(refused, exit 7, while any of its connections "
+                      "exists).")
 
     parser = command("revision", "Create a new migration script "
                                  "(developers only).")

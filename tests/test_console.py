@@ -68,8 +68,9 @@ def test_help_lists_the_commands(run):
     process = run("-h")
     assert process.returncode == 0
     assert process.stderr == ""
-    for name in ("version", "upgrade", "downgrade", "stamp", "revision",
-                 "current", "history", "heads", "branches", "show"):
+    for name in ("version", "upgrade", "downgrade", "stamp", "unlock",
+                 "revision", "current", "history", "heads", "branches",
+                 "show"):
         assert re.search(rf"^    {name} +\S", process.stdout, re.M), name
 
 

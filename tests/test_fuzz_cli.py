@@ -53,7 +53,7 @@ from solum_db_manage import cli, errors, migration
 # The documented exit statuses (README "Exit status", errors.py).
 EXIT_STATUSES = {0, 1, 2, 3, 4, 5, 6, 7, 130}
 
-COMMANDS = ["version", "check", "upgrade", "downgrade", "stamp",
+COMMANDS = ["version", "check", "upgrade", "downgrade", "stamp", "unlock",
             "revision", "current", "history", "heads", "branches", "show"]
 GLOBAL_OPTIONS = ["--debug", "-d", "--nodebug", "--config-file",
                   "--config-dir", "--database-connection", "--log-file",

@@ -96,7 +96,7 @@ def test_the_help_parser_offers_oslo_configs_options_and_commands():
 
 def test_the_commands_are_the_documented_ones():
     assert COMMANDS == ["version", "check", "upgrade", "downgrade", "stamp",
-                        "revision", "current", "history", "heads",
+                        "unlock", "revision", "current", "history", "heads",
                         "branches", "show"]
 
 

@@ -12,16 +12,34 @@ LOG = logging.getLogger("solum_db_manage")
 
 
 def _after_revision(ctx, step, heads, run_args):
-    """Between revisions: stop if the migration lock was lost; hooks."""
-    held = config.attributes.get("lock")
+    """After each revision, in its transaction: the test hooks."""
     LOG.debug("Step done: %s; now at %s", step.up_revision_id
               if step.is_upgrade else step.down_revision_ids, ", ".join(heads)
               or "base")
-    if held is not None:
-        held.verify()
     hook = config.attributes.get("after_revision")
     if hook is not None:
         hook(ctx, step, heads, run_args)
+
+
+def _verify_lock_before_each_revision(migration_context):
+    """Before each revision, outside its transaction: renew the lock's
+    lease, and stop if it was lost.
+
+    Alembic calls no hook there (on_version_apply runs inside the
+    revision's transaction, where stopping would roll back the version
+    row but not MySQL's DDL), so its list of steps is wrapped.
+    """
+    held = config.attributes.get("lock")
+    if held is None:
+        return
+    steps = migration_context._migrations_fn
+
+    def checked(heads, ctx):
+        for step in steps(heads, ctx):
+            held.verify()
+            yield step
+
+    migration_context._migrations_fn = checked
 
 
 def _skip_empty_autogenerate(context, revision, directives):
@@ -59,6 +77,7 @@ def run_migrations_online():
         include_name=diagnose.include_name,
         on_version_apply=_after_revision,
     )
+    _verify_lock_before_each_revision(context.get_context())
     with context.begin_transaction():
         context.run_migrations()
 
