@@ -75,10 +75,6 @@ def _type(dialect, table, column):
     return rendered + ("" if column.nullable else " NOT NULL")
 
 
-def _status_length(dialect, revision):
-    return 36 if dialect == "mysql" else 12
-
-
 def create_statements(dialect, revision, era):
     """The original's CREATE TABLE (and ALTER for the unique key) each."""
     schema = schema_spec.SCHEMAS[revision]
@@ -89,7 +85,8 @@ def create_statements(dialect, revision, era):
         for column in table.columns:
             rendered = _type(dialect, name, column)
             if name == "image" and column.name == "status":
-                rendered = f"VARCHAR({_status_length(dialect, revision)})"
+                # 1f57763d7871 widened it on MySQL only (section 2.11).
+                rendered = f"VARCHAR({36 if dialect == 'mysql' else 12})"
             lines.append(f"\t{column.name} {rendered}")
         lines.append("\tPRIMARY KEY (id)")
         if era == "1.3" and dialect != "postgresql" and any(
