@@ -166,7 +166,11 @@ def test_the_original_form_converges_to_a_fresh_head(
     assert found.out.splitlines()[-1] == (
         "To repair, run: solum-db-manage upgrade head") or found.code == 0
 
-    run_ok(solum, "upgrade", "head", url=url)
+    upgraded = run_ok(solum, "upgrade", "head", url=url)
+    if differs and revision == HEAD:
+        # Recorded at head already: normalised, no revision run.
+        assert "Normalised the schema" in upgraded.out, upgraded.out
+        assert "Running upgrade" not in upgraded.err
     assert solum("check", url=url).code == 0
 
     fresh_url = databases(backend, charset)
@@ -223,3 +227,21 @@ def test_an_original_form_with_other_drift_is_still_a_mismatch(
     assert "column app.name is NULL; the models say NOT NULL" in found.out
     assert "column image.status is VARCHAR(12)" in found.out
     assert "normalises it once the changes above are undone" in found.out
+
+
+def test_check_json_names_the_original_form_and_upgrade_runs_once(
+        solum, databases):
+    import json
+
+    url = databases("sqlite")
+    original_forms.build(url, "40df542e345", "1.3", version_key=False)
+    found = json.loads(solum("check", "--json", url=url).out)
+    assert (found["status"], found["state"]) == (3, "original")
+    assert found["repair"] == ["solum-db-manage upgrade head"]
+    assert len(found["differences"]) == 3, found["differences"]
+    assert found["pending"][-1] == HEAD
+    first = run_ok(solum, "upgrade", "head", url=url)
+    assert first.err.count("Normalised the original Solum's form") == 3
+    again = run_ok(solum, "upgrade", "head", url=url)
+    assert "Nothing to do" in again.out
+    assert "Normalised" not in again.err
