@@ -550,7 +550,7 @@ def stamp_refusal(connection, revision, recorded, head):
 _SHOWN = 6
 
 
-def _original(connection, recorded, head, drift=()):
+def _original(connection, recorded, head):
     """The diagnosis of a schema in the original Solum's form (forms.py),
     the rest being the recorded revision's; None if it is in ours."""
     differences = forms.find(connection)
@@ -565,7 +565,7 @@ def _original(connection, recorded, head, drift=()):
         f"{'' if at_head else ' and upgrades it'} (no revision is added; "
         f"every row is kept).", recorded, head)
     found.forms = differences
-    found.differences = [str(d) for d in differences] + list(drift)
+    found.differences = [str(d) for d in differences]
     if not at_head:
         found.pending = chain.current().pending(recorded[0])
     found.repair = [f"{PROG} upgrade head"]
