@@ -15,7 +15,7 @@ import re
 
 import sqlalchemy as sa
 
-from solum_db_manage import chain, errors, lock, releases
+from solum_db_manage import chain, errors, forms, lock, releases, types
 
 VERSION_TABLE = "alembic_version"
 _OWN_TABLES = {VERSION_TABLE, lock.LOCK_TABLE}
@@ -29,6 +29,8 @@ NEWER = (errors.EXIT_NEWER, "newer")
 UNTRACKED = (errors.EXIT_UNTRACKED, "untracked")
 MISMATCH = (errors.EXIT_MISMATCH, "mismatch")
 CORRUPT = (errors.EXIT_MISMATCH, "corrupt")   # alembic_version unreadable
+# A revision's schema in the original Solum's form (forms.py).
+ORIGINAL = (errors.EXIT_BEHIND, "original")
 LOCKED = (errors.EXIT_LOCKED, "locked")
 INTERRUPTED = (errors.EXIT_LOCKED, "interrupted")
 
@@ -57,6 +59,9 @@ class Diagnosis:
         # the head schema directly (fresh.py): none on an empty database,
         # some where a run doing so stopped half-way; None otherwise.
         self.built = None
+        # The parts in the original Solum's form (forms.Difference), which
+        # ``upgrade`` normalises before it walks.
+        self.forms = []
 
     def lines(self):
         lines = [self.message]
@@ -174,13 +179,48 @@ def model_differences(connection):
     from solum_db_manage import tables
 
     context = MigrationContext.configure(connection, opts={
-        "compare_type": True,
+        "compare_type": compare_type,
         "compare_server_default": True,
         "include_name": include_name,
     })
     return [_describe_change(change)
             for change in _flatten(compare_metadata(
                 context, tables.metadata))]
+
+
+def compare_type(context, inspected_column, metadata_column,
+                 inspected_type, metadata_type):
+    """Compare column types as Alembic does, but for a YAML/JSON column on
+    MySQL/MariaDB: its TEXT(n) is the smallest TEXT type that holds n
+    characters of the column's charset (TEXT(65535) is MEDIUMTEXT in utf8
+    and utf8mb4, TEXT in latin1), as the chain and the fresh path leave it.
+    """
+    if (context.dialect.name != "mysql"
+            or not isinstance(metadata_type, types.EncodedText)):
+        return None
+    name = type(inspected_type).__name__.upper()
+    if name not in ("TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT"):
+        return True
+    return name != _mysql_text_type(context.connection,
+                                    metadata_column.table.name,
+                                    metadata_column.name,
+                                    metadata_type.length)
+
+
+def _mysql_text_type(connection, table, column, length):
+    """The TEXT type MySQL makes of TEXT(length) for this column."""
+    bytes_per_character = connection.execute(sa.text(
+        "SELECT s.MAXLEN FROM information_schema.COLUMNS c "
+        "JOIN information_schema.CHARACTER_SETS s "
+        "ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME "
+        "WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = :t "
+        "AND c.COLUMN_NAME = :c"), {"t": table, "c": column}).scalar() or 4
+    size = (length or 0) * bytes_per_character
+    for name, limit in (("TINYTEXT", 255), ("TEXT", 65535),
+                        ("MEDIUMTEXT", 16777215)):
+        if size <= limit:
+            return name
+    return "LONGTEXT"
 
 
 def include_name(name, type_, parent_names):
@@ -281,6 +321,7 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
                                 recorded, head)
         interrupted.pending = found.pending
         interrupted.built = found.built
+        interrupted.forms = found.forms
         interrupted.notes = [found.message] + found.notes
         interrupted.lock = status
         # Running the command again completes it (every step is safe to
@@ -508,7 +549,7 @@ def _diagnose_schema(connection, recorded, head, full, models, status):
         return found
     if missing:
         return _mismatch(recorded, head, missing + extra, live)
-    found = _behind(recorded, head)
+    found = _original(connection, recorded, head) or _behind(recorded, head)
     if extra:
         found.notes.append(
             "The schema already holds parts of later revisions (an "
@@ -607,6 +648,28 @@ def stamp_refusal(connection, revision, recorded, head):
 _SHOWN = 6
 
 
+def _original(connection, recorded, head):
+    """The diagnosis of a schema in the original Solum's form (forms.py),
+    the rest being the recorded revision's; None if it is in ours."""
+    differences = forms.find(connection)
+    if not differences:
+        return None
+    at_head = recorded == [head]
+    found = Diagnosis(
+        ORIGINAL,
+        f"The database is at {'head ' if at_head else 'revision '}"
+        f"{_named(recorded[0])}, with that revision's schema in the form "
+        f"the original Solum left it: 'upgrade head' normalises it"
+        f"{'' if at_head else ' and upgrades it'} (no revision is added; "
+        f"every row is kept).", recorded, head)
+    found.forms = differences
+    found.differences = [str(d) for d in differences]
+    if not at_head:
+        found.pending = chain.current().pending(recorded[0])
+    found.repair = [f"{PROG} upgrade head"]
+    return found
+
+
 def _at_head(connection, recorded, head, models):
     if not models:
         # Without the models, still tell an older form recorded as head.
@@ -615,8 +678,13 @@ def _at_head(connection, recorded, head, models):
             dict(revision_fingerprints())[head], live)
         if missing:
             return _mismatch(recorded, head, missing + extra, live)
-        return _behind(recorded, head)
-    drift = model_differences(connection)
+        return _original(connection, recorded, head) or _behind(
+            recorded, head)
+    differences = forms.find(connection)
+    drift = [line for line in model_differences(connection)
+             if not forms.explains(differences, line)]
+    if differences and not drift:
+        return _original(connection, recorded, head)
     if not drift:
         return Diagnosis(
             CURRENT, f"The database is at head {_named(head)}, and its "
@@ -634,6 +702,11 @@ def _at_head(connection, recorded, head, models):
     found.notes.append(
         "These changes were not made by solum-db-manage: undo them by "
         "hand (the list says what), or restore the database.")
+    if differences:
+        found.differences += [str(d) for d in differences]
+        found.notes.append(
+            "The rest is the form the original Solum left: 'upgrade "
+            "head' normalises it once the changes above are undone.")
     return found
 
 

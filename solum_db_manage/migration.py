@@ -719,6 +719,7 @@ def upgrade(config, revision="head", sql=False):
             connection.rollback()
             config.print_stdout(older)
             return
+        normalised = _normalise(connection, held, found)
         script = script_directory(config)
         steps = script._upgrade_revs(revision, tuple(found.recorded))
         _debug_plan("upgrade", revision, steps)
@@ -729,7 +730,12 @@ def upgrade(config, revision="head", sql=False):
         # each revision on its own only on a connection not in one.
         connection.rollback()
         if not steps:
-            _nothing_to_do(config, connection)
+            if normalised:
+                config.print_stdout(
+                    "Normalised the schema the original Solum left; the "
+                    "database is at %s.", ", ".join(found.recorded))
+            else:
+                _nothing_to_do(config, connection)
             return
         held.changing = True
         command.upgrade(alembic_config(config), revision)
@@ -739,6 +745,24 @@ def _debug_plan(command, revision, steps):
     LOG.debug("Plan: %s %s walks %d revisions%s", command, revision,
               len(steps), ": " + ", ".join(
                   step.revision.revision for step in steps) if steps else "")
+
+
+def _normalise(connection, held, found):
+    """Turn the parts of the schema in the original Solum's form into this
+    tool's form (forms.py), before any revision runs: the first step of
+    every upgrade, also of a database recorded at head. True if it
+    changed anything."""
+    from solum_db_manage import forms
+
+    if not found.forms:
+        return False
+    held.changing = True
+    changed = forms.normalise(connection)
+    held.verify()
+    connection.commit()
+    for difference in changed:
+        LOG.info("Normalised the original Solum's form: %s.", difference)
+    return bool(changed)
 
 
 def _build_head(connection, held, found):

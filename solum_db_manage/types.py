@@ -5,7 +5,8 @@ the json module can represent (mappings, lists, scalars, ``{}``, ``[]``) in
 a TEXT column; None is NULL. Solum declared them as TEXT(n), which MySQL
 turns into the smallest TEXT type holding n characters and PostgreSQL
 rejects; :func:`text` gives migrations that DDL type, and the decorators
-report to each dialect the type its database actually holds, so that
+report to each dialect the type its database holds (on MySQL, the TEXT(n)
+the server sizes by charset; diagnose.compare_type compares it), so that
 models compare clean against a migrated database.
 """
 
@@ -13,11 +14,7 @@ import functools
 import json
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
-
-# MySQL's TEXT holds 65535 bytes; utf8mb4 needs up to 4 a character.
-_MYSQL_TEXT_CHARACTERS = 65535 // 4
 
 
 def text(length=None):
@@ -29,7 +26,7 @@ def text(length=None):
     return sa.Text(length).with_variant(sa.Text(), "postgresql")
 
 
-class _EncodedText(TypeDecorator):
+class EncodedText(TypeDecorator):
     """A value serialised into TEXT(length)."""
 
     impl = sa.Text
@@ -44,10 +41,11 @@ class _EncodedText(TypeDecorator):
         # psycopg 3 the latter compiles Text as VARCHAR.
         if dialect.name == "postgresql":
             return sa.Text()
-        if dialect.name == "mysql":
-            if self.length and self.length > _MYSQL_TEXT_CHARACTERS:
-                return mysql.MEDIUMTEXT()
-            return mysql.TEXT()
+        # MySQL keeps TEXT(n) too, as the chain's DDL: the server picks
+        # the TEXT type that holds n characters of the table's charset
+        # (TEXT(65535) is MEDIUMTEXT in utf8mb4, TEXT in latin1), so the
+        # fresh path and the chain agree on every charset. Comparisons
+        # account for it (diagnose.compare_type).
         return sa.Text(self.length)
 
     def process_bind_param(self, value, dialect):
@@ -67,7 +65,7 @@ class _EncodedText(TypeDecorator):
         raise NotImplementedError
 
 
-class YAMLEncodedDict(_EncodedText):
+class YAMLEncodedDict(EncodedText):
     """Any YAML-representable value, stored as block-style YAML."""
 
     cache_ok = True  # SQLAlchemy reads it from each class itself
@@ -79,7 +77,7 @@ class YAMLEncodedDict(_EncodedText):
         return yaml_load(text)
 
 
-class JSONEncodedDict(_EncodedText):
+class JSONEncodedDict(EncodedText):
     """Any JSON-representable value, stored as JSON."""
 
     cache_ok = True

@@ -66,7 +66,7 @@ def run_migrations_online():
         connection=connection,
         target_metadata=tables.metadata,
         transaction_per_migration=True,
-        compare_type=True,
+        compare_type=diagnose.compare_type,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
         # SQLite rolls DDL back too, once the connection lets it (see
