@@ -6,6 +6,8 @@ its memory. :func:`check` stats (never opens) every file it would read --
 ``--config-file`` and the ``*.conf`` of ``--config-dir``, or the default
 locations where those are not given -- and refuses, with one clear error,
 any that is not a regular file or is larger than :data:`MAX_SIZE`.
+``/dev/null`` is let through: it reads as an empty file, and
+``--config-file /dev/null`` is the usual way to read no configuration.
 
 A path that does not exist or cannot be reached is left to oslo.config,
 which reports it in its own words.
@@ -77,6 +79,15 @@ def check(argv, project, prog):
         _check_file(path)
 
 
+def _is_dev_null(info):
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return (stat.S_ISCHR(info.st_mode)
+            and (info.st_rdev, info.st_ino) == (null.st_rdev, null.st_ino))
+
+
 def _refuse(path, reason):
     raise errors.ConfigError(f"configuration: cannot read {path}: {reason}")
 
@@ -96,6 +107,8 @@ def _check_file(path):
         return      # no permission...: oslo.config says so
     with os.fdopen(fd, "rb") as stream:
         info = os.fstat(fd)
+        if _is_dev_null(info):
+            return      # "--config-file /dev/null": no configuration file
         if not stat.S_ISREG(info.st_mode):
             kind = next((name for test, name in _KINDS
                          if test(info.st_mode)), "not a regular file")

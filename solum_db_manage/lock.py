@@ -126,6 +126,10 @@ class Record:
     def expired(self, now):
         return (self.expires_at or 0) < now
 
+    def overdue(self, now):
+        """Unrenewed for a whole term past its expiry: no live holder's."""
+        return (self.expires_at or 0) + (self.lease or DEFAULT_LEASE) < now
+
     def stuck(self, now):
         """True where the lease cannot be a live holder's: it will not
         expire by itself within its term (clock skew, a restore)."""
@@ -439,17 +443,22 @@ def _read(connection):
     return Record(row) if row is not None else None
 
 
-def _evidence_of_death(session, record, node, session_free):
+def _evidence_of_death(session, record, node, session_free, now):
     """True where the holder of ``record`` is known to be gone.
 
     Seen from the holder's own server (or Galera node): none of its
-    recorded connections exists any more. From another node that cannot
-    be seen: only the lease's expiry tells (see the callers).
+    recorded connections exists any more, or the session lock is free and
+    the lease went unrenewed for a whole further term (connection ids are
+    reused: PostgreSQL's pids, MariaDB's ids after a restart; a live holder
+    renews every lease / 4). From another node that cannot be seen: only
+    the lease's expiry tells (see the callers).
     """
     if record.node != node:
         return False
     if record.connections:
-        return not session.alive(record.connections)
+        if not session.alive(record.connections):
+            return True
+        return session_free and record.overdue(now)
     # A row of an older release, without connections: the session lock.
     return session_free
 
@@ -471,7 +480,7 @@ def status(connection, ignore=None):
     node = session.node()
     if record.node == node:
         gone = _evidence_of_death(session, record, node,
-                                  session_free=not session.held())
+                                  session_free=not session.held(), now=now)
     else:
         gone = record.expired(now)
     if gone:
@@ -501,7 +510,9 @@ def unlock(url):
             node = session.node()
             if record.node == node:
                 alive = session.alive(record.connections)
-                if alive or (not record.connections and session.held()):
+                held = session.held()
+                if ((alive and (held or not record.overdue(now)))
+                        or (not record.connections and held)):
                     shown = ", ".join(str(i) for i in alive) or "its lock's"
                     raise errors.SolumDBManageError(
                         f"unlock refused: the lock's holder {record.holder()}"
@@ -715,11 +726,12 @@ class MigrationLock:
         if record.token is not None:
             condition = table.c.token == record.token
             if record.node == self._node():
-                # Seen from its own server: only its connections tell. A
-                # holder whose connections are there is alive, however
-                # late its renewals (we hold the session lock: it is free).
+                # Seen from its own server: its connections tell, and a
+                # lease unrenewed for a whole term past its expiry (ids
+                # are reused; we hold the session lock: it is free).
                 if not _evidence_of_death(self._session, record,
-                                          self._node(), session_free=True):
+                                          self._node(), session_free=True,
+                                          now=now):
                     return False
             elif record.expired(now):
                 condition &= table.c.expires_at < now

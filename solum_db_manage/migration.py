@@ -856,6 +856,8 @@ def stamp(config, revision, sql=False, purge=False, force=False):
         wanted = {rev.revision for rev in script.get_revisions(revision)
                   if rev is not None}
         recorded = _stamp_reads(connection, purge)
+        if not purge:
+            _refuse_unknown_recorded(connection, recorded, held)
         if wanted == recorded:
             connection.rollback()
             _nothing_to_do(config, connection)
@@ -932,12 +934,31 @@ def current(config, verbose=False):
         from solum_db_manage import diagnose
 
         try:
-            current_heads(connection)
+            recorded = current_heads(connection)
         except diagnose.CorruptVersionTable as error:
             found = diagnose.corrupt(connection, error)
             raise errors.SolumDBManageError(
                 " ".join(found.lines()), exit_code=found.status) from None
+        _refuse_unknown_recorded(connection, recorded)
         command.current(alembic_config(config), verbose=verbose)
+
+
+def _refuse_unknown_recorded(connection, recorded, held=None):
+    """Alembic cannot read a revision its scripts lack (a pre-squash id,
+    a newer release's): say what ``check`` says of it instead, with its
+    exit status, before Alembic's bare "No such revision". ``held``: the
+    lock this run holds (stamp), which is no sign of another run."""
+    from solum_db_manage import chain, diagnose
+
+    known = set(chain.current().revisions)
+    if all(revision in known for revision in recorded):
+        return
+    found = diagnose.diagnose(
+        connection, models=False, own_lock=held and held.token,
+        previous=held and held.previous)
+    prefix = "stamp refused, nothing was changed: " if held else ""
+    raise errors.SolumDBManageError(
+        prefix + " ".join(found.lines()), exit_code=found.status)
 
 
 def history(config, rev_range=None, verbose=False):

@@ -302,6 +302,13 @@ def test_a_database_recorded_at_a_pre_squash_id_is_diagnosed_by_its_schema(
     line = one_error(solum("upgrade", "head", url=db_url), 6)
     assert "pre-Icehouse development revision" in line
     assert "; then ".join(repair) in line
+    # current and stamp (without --purge) read the recorded id through
+    # Alembic, which knows no such revision: the same diagnosis instead.
+    for argv in (["current"], ["stamp", "head"], ["stamp", "icehouse"]):
+        line = one_error(solum(*argv, url=db_url), 6)
+        assert "No such revision" not in line, argv
+        assert "pre-Icehouse development revision" in line, argv
+        assert "; then ".join(repair) in line, argv
     assert everything(engine) == before
     follow(solum, repair, db_url)
     assert_at_head(solum, db_url)

@@ -353,6 +353,21 @@ def test_config_file_that_is_no_file(tmp_path, how):
     assert took < CONFIG_TIME
 
 
+
+def test_dev_null_as_the_config_file_reads_no_configuration(tmp_path):
+    """``--config-file /dev/null`` (the usual way to read no file) is a
+    character device too, but reads as empty: it is let through."""
+    env = _environment()
+    env["HOME"] = str(tmp_path)
+    process = subprocess.run(
+        [sys.executable, "-m", "solum_db_manage", "--config-file",
+         "/dev/null", "--database-connection", "sqlite://", "version"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=CONFIG_TIME)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout == "Current DB revision is None\n"
+
+
 # --- SQLite held by another process ----------------------------------------
 
 def _sqlite_at(solum, tmp_path, revision="head"):

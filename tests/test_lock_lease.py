@@ -497,3 +497,53 @@ def test_the_lease_outlasts_the_ddl_lock_timeout(db_url, engine, solum):
     result = solum("upgrade", "head", "--lock-lease", "500", url=db_url)
     assert result.code == 0, result.err
     assert lease_row(engine)["lease"] == 500
+
+
+def forge_own_node_lease(engine, connection_id, unrenewed_for):
+    """A lease row of a run on this server that died long ago, whose
+    recorded connection id now belongs to an unrelated connection."""
+    with engine.connect() as connection:
+        node = lock._session(connection).node()
+    now = int(time.time())
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            f"UPDATE {lock.LOCK_TABLE} SET token = :token, host = 'ctl9', "
+            f"pid = 4242, command = 'upgrade head', node = :node, "
+            f"acquired_at = :renewed, expires_at = :expires, lease = 120, "
+            f"renewed_at = :renewed, connections = :ids, state = 'running' "
+            f"WHERE id = 1"),
+            {"token": str(uuid.uuid4()), "node": node,
+             "renewed": now - unrenewed_for,
+             "expires": now - unrenewed_for + 120,
+             "ids": str(connection_id)})
+
+
+@servers
+def test_a_dead_holder_whose_connection_id_was_reused_is_taken_over(
+        backend, db_url, engine, solum):
+    """Connection ids are reused (PostgreSQL pids, MariaDB ids after a
+    restart): an unrelated connection holding a dead holder's id must not
+    keep its lock forever once its lease went unrenewed for a further
+    term; within its term it still counts as alive."""
+    assert solum("upgrade", KILO, url=db_url).code == 0
+    with engine.connect() as unrelated:
+        other_id = lock._session(unrelated).connection_id(unrelated)
+        # Expired, but not yet a whole term ago: still the holder's.
+        forge_own_node_lease(engine, other_id, unrenewed_for=150)
+        waited = solum("upgrade", "head", "--lock-timeout", "1",
+                       url=db_url)
+        assert waited.code == 7, waited.err
+        assert dbutil.version_rows(engine) == [KILO]
+        assert solum("unlock", url=db_url).code == 7
+
+        # Unrenewed for 600 s: gone, whatever holds its id now.
+        forge_own_node_lease(engine, other_id, unrenewed_for=600)
+        checked = solum("check", url=db_url)
+        assert checked.code == 7, checked.out
+        assert checked.out.startswith("A migration was interrupted"), (
+            checked.out)
+        result = solum("upgrade", "head", url=db_url)
+        assert result.code == 0, result.err
+        assert "did not finish" in result.err
+    assert dbutil.version_rows(engine) == [HEAD]
+    assert solum("check", url=db_url).code == 0
