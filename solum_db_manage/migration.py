@@ -957,6 +957,9 @@ def _refuse_unknown_recorded(connection, recorded, held=None):
         connection, models=False, own_lock=held and held.token,
         previous=held and held.previous)
     prefix = "stamp refused, nothing was changed: " if held else ""
+    if held and not found.repair:
+        found.notes.append(
+            f"'{PROG} stamp --purge REV' replaces what it records.")
     raise errors.SolumDBManageError(
         prefix + " ".join(found.lines()), exit_code=found.status)
 

@@ -301,8 +301,10 @@ def test_stamp_purge_replaces_an_unknown_version(solum, db_url, engine):
     assert solum("upgrade", "head", url=db_url).code == 0
     execute(engine, "UPDATE alembic_version SET version_num = 'feedface0000'")
 
-    line = assert_one_error(solum("stamp", "head", url=db_url))
+    # Exit 4, as check says of a revision unknown here, naming the purge.
+    line = assert_one_error(solum("stamp", "head", url=db_url), code=4)
     assert "feedface0000" in line
+    assert "stamp --purge REV' replaces what it records" in line
     assert dbutil.version_rows(engine) == ["feedface0000"]
 
     result = solum("stamp", "--purge", "head", url=db_url)
