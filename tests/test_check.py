@@ -20,50 +20,37 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
 from solum_db_manage import lock, migration, releases
 from tests import dbutil, legacy
-from tests.conftest import SERVER_URLS
+from tests.helpers import (
+    BEFORE_UNIQUE,
+    DUPLICATE_WORKFLOWS,
+    HEAD,
+    HEAD_NAMED,
+    KILO,
+    LIBERTY,
+    PROG,
+    UNKNOWN,
+    admin_engine,
+    after,
+    chain,
+    comparable,
+    execute,
+    follow,
+    run_ok,
+    warning_lines,
+)
 
-HEAD = releases.HEAD
-HEAD_NAMED = f"{HEAD} (mitaka ... 2023.2)"
-KILO = "1393c21ea82c"
-# e5f2e8af3b8 (liberty) only adds a unique constraint: its column names
-# are those of 112cfe038dd3.
-LIBERTY = "e5f2e8af3b8"
-BEFORE_UNIQUE = "112cfe038dd3"
 # 112cfe038dd3 adds app.app_url and app.status to what 390c6c4aa97b left.
 BEFORE_APP_URL = "390c6c4aa97b"
-UNKNOWN = "ffffffffffff"
-PROG = "solum-db-manage"
 
 KEYS = {"status", "state", "message", "revisions", "releases", "head",
         "pending", "differences", "matches", "repair", "notes", "lock"}
 
-DUPLICATE_WORKFLOWS = (
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-1', false, 'app-1', 1)",
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-2', false, 'app-1', 1)",
-)
 
 # What a Python repr looks like, which no line of check may hold.
 REPR = re.compile(r"<|>|\bobject at\b|\b[A-Z]\w*\((?:'|\w+=)|\bColumn\(")
-
-
-def chain():
-    """Every revision id, from the first to head."""
-    script = ScriptDirectory.from_config(migration.make_config(None))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
-
-
-CHAIN = chain()
-
-
-def after(revision):
-    """The revisions after ``revision`` up to head, in order."""
-    return CHAIN[CHAIN.index(revision) + 1:]
 
 
 @dataclass
@@ -116,44 +103,8 @@ def state(solum, url):
     return result.code, json.loads(result.out)["state"]
 
 
-def run_ok(solum, *args, url):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.err)
-    return result
-
-
-def follow(solum, repair, url):
-    """Run the commands check printed, as printed."""
-    assert repair
-    for command_line in repair:
-        program, *args = command_line.split()
-        assert program == PROG
-        run_ok(solum, *args, url=url)
-
-
-def execute(engine, *statements):
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.exec_driver_sql(statement)
-
-
 def table_names(engine):
     return set(sa.inspect(engine).get_table_names())
-
-
-def warnings(err):
-    return [line for line in err.splitlines() if "WARNING" in line]
-
-
-def comparable(snapshot, ordered):
-    """The snapshot, with column order dropped unless ``ordered``."""
-    if ordered:
-        return snapshot
-    return {
-        table: dict(schema, columns=sorted(
-            schema["columns"], key=lambda column: column["name"]))
-        for table, schema in snapshot.items()
-    }
 
 
 _fresh_heads = {}
@@ -229,7 +180,7 @@ def test_current_after_upgrade_head(db_url, engine, solum):
     assert dbutil.snapshot(engine, include_version_table=True) == schema
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {HEAD_NAMED}\n"
-    assert warnings(result.err) == []
+    assert warning_lines(result.err) == []
     assert dbutil.LOCK_TABLE not in table_names(engine)
 
 
@@ -244,14 +195,14 @@ def test_empty_database(db_url, engine, solum):
     assert checked.lines == [
         "The database holds no Solum table and no version: 'upgrade head' "
         "creates the schema.",
-        "Pending revisions: " + ", ".join(CHAIN),
+        "Pending revisions: " + ", ".join(chain()),
         f"To repair, run: {PROG} upgrade head"]
     assert checked.found == {
         "status": 3, "state": "empty", "message": checked.lines[0],
-        "revisions": [], "releases": [], "head": HEAD, "pending": CHAIN,
+        "revisions": [], "releases": [], "head": HEAD, "pending": chain(),
         "differences": [], "matches": None, "repair": repair, "notes": [],
         "lock": None}
-    assert CHAIN[0] == "icehouse" and CHAIN[-1] == HEAD
+    assert chain()[0] == "icehouse" and chain()[-1] == HEAD
     # check wrote nothing: no version table, no lock table.
     assert table_names(engine) == set()
 
@@ -321,7 +272,7 @@ def test_newer_revision_than_this_code(db_url, engine, solum):
 
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {UNKNOWN}\n"
-    (warning,) = warnings(result.err)
+    (warning,) = warning_lines(result.err)
     assert UNKNOWN in warning and "newer" in warning
 
 
@@ -370,7 +321,7 @@ def test_untracked_names_the_revision_and_the_repair_works(
     result = run_ok(solum, "version", url=db_url)
     assert result.out == "Current DB revision is None\n"
     # One line each: the state, then what to run.
-    first, *more = warnings(result.err)
+    first, *more = warning_lines(result.err)
     assert "no version" in first
     assert any(f"{PROG} stamp {named}" in line for line in [first, *more])
 
@@ -492,7 +443,7 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
     found = checked.found
     assert found["state"] == "mismatch"
     assert "column app.scale_config is missing" in found["differences"]
-    previous = CHAIN[-2]
+    previous = chain()[-2]
     assert found["matches"] == {"revision": previous, "exact": True}
     assert found["repair"] == [f"{PROG} stamp {previous}",
                                f"{PROG} upgrade head"]
@@ -722,13 +673,8 @@ def _read_only_user(backend, urls):
     Returns its URL for each database and a function that drops it.
     """
     name = f"solum_ro_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        migration.parse_url(SERVER_URLS[backend]),
-        poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    per_database = [
-        sa.create_engine(migration.parse_url(url),
-                         poolclass=sa.pool.NullPool,
-                         isolation_level="AUTOCOMMIT") for url in urls]
+    admin = admin_engine(backend)
+    per_database = [admin_engine(url) for url in urls]
 
     created = []
 

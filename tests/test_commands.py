@@ -5,89 +5,38 @@ database is inspected afterwards with plain SQLAlchemy (tests/dbutil.py).
 """
 
 import contextlib
-import os
 import re
-import shutil
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
-from solum_db_manage import migration, releases
+from solum_db_manage import migration
 from tests import dbutil
-from tests.conftest import SERVER_URLS, require_backend
+from tests.helpers import (
+    BEFORE_UNIQUE,
+    DUPLICATE_WORKFLOWS,
+    ENCODED,
+    HEAD,
+    HEAD_LINE,
+    JUNO,
+    KILO,
+    PASSWORD,
+    SERVER_URLS,
+    assert_no_password,
+    assert_one_error,
+    chain,
+    execute,
+    mysql_user,
+    new_scripts,
+    require_backend,
+    scripts,
+    user_url,
+)
 
-HEAD = releases.HEAD
-HEAD_LINE = f"Current DB revision is {HEAD} (mitaka ... 2023.2)\n"
-KILO = "1393c21ea82c"
-JUNO = "438cd6d1c655"
 # The first revision of 2014, squashed away before Icehouse: the man page's
 # downgrade example names it.
 PRE_SQUASH = "594288b1585a"
-
-
-def scripts():
-    return ScriptDirectory.from_config(migration.make_config(None))
-
-
-def chain():
-    """Every revision id, from the first to head."""
-    return [script.revision
-            for script in reversed(list(scripts().walk_revisions()))]
-
-
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
-
-
-def assert_one_error(result, code=1):
-    """The tool failed the way users are promised: one line, no traceback."""
-    assert result.code == code, result.err
-    assert len(error_lines(result.err)) == 1, result.err
-    assert result.err.rstrip().splitlines()[-1].startswith("ERROR: ")
-    assert "Traceback" not in result.err
-    assert result.out == ""
-    return error_lines(result.err)[0]
-
-
-def execute(engine, *statements):
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.exec_driver_sql(statement)
-
-
-@pytest.fixture
-def script_copy(tmp_path, monkeypatch):
-    """A throw-away copy of the migration scripts, for ``revision``.
-
-    The package's own versions/ must never keep a file a test wrote: the
-    commands are pointed at the copy, and the real directory is checked
-    (and cleaned) afterwards.
-    """
-    real = scripts().dir
-    real_versions = os.path.join(real, "versions")
-
-    def listing():
-        return {name for name in os.listdir(real_versions)
-                if name.endswith(".py")}
-
-    before = listing()
-    copy = tmp_path / "alembic_migrations"
-    shutil.copytree(real, copy,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
-    try:
-        yield copy
-    finally:
-        stray = listing() - before
-        for name in stray:
-            os.remove(os.path.join(real_versions, name))
-        assert not stray, f"a test wrote into the package: {stray}"
-
-
-def new_scripts(copy):
-    return sorted((copy / "versions").glob("*.py"))
 
 
 # --- version ----------------------------------------------------------------
@@ -544,18 +493,6 @@ def test_pre_squash_revision_of_the_man_page_is_an_error(
     assert dbutil.version_rows(engine) == [HEAD]
 
 
-# 112cfe038dd3 is the last revision before e5f2e8af3b8 makes (app_id,
-# wf_id) unique in workflow: two such rows make that step fail, as real
-# data would.
-BEFORE_UNIQUE = "112cfe038dd3"
-DUPLICATE_WORKFLOWS = (
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-1', false, 'app-1', 1)",
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-2', false, 'app-1', 1)",
-)
-
-
 def test_failing_migration_is_one_error_line(solum, db_url, engine):
     assert solum("upgrade", BEFORE_UNIQUE, url=db_url).code == 0
     execute(engine, *DUPLICATE_WORKFLOWS)
@@ -593,45 +530,6 @@ def test_missing_sqlite_directory_is_one_error_line(solum, tmp_path):
 
 
 # --- passwords --------------------------------------------------------------
-
-# "%", "@" and ":" are what break naive URL handling.
-PASSWORD = "p%w@d:S3cret"
-ENCODED = "p%25w%40d%3AS3cret"
-
-
-@contextlib.contextmanager
-def mysql_user(database, password):
-    """A MariaDB user with a password and rights on one database."""
-    require_backend("mysql")
-    admin = sa.create_engine(migration.parse_url(SERVER_URLS["mysql"]),
-                             poolclass=sa.pool.NullPool)
-    name = f"solum_{uuid.uuid4().hex[:10]}"
-    quoted = password.replace("'", "''")
-
-    def run(*statements):
-        # PyMySQL formats every statement with "%": literal ones double.
-        execute(admin, *(text.replace("%", "%%") for text in statements))
-
-    run(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{quoted}'",
-        f"GRANT ALL ON `{database}`.* TO '{name}'@'%'")
-    try:
-        yield name
-    finally:
-        run(f"DROP USER '{name}'@'%'")
-        admin.dispose()
-
-
-def user_url(db_url, user, encoded_password):
-    url = migration.parse_url(db_url)
-    return (f"{url.drivername}://{user}:{encoded_password}@{url.host}:"
-            f"{url.port}/{url.database}")
-
-
-def assert_no_password(*texts):
-    for text in texts:
-        assert PASSWORD not in text
-        assert ENCODED not in text
-        assert "S3cret" not in text
 
 
 @pytest.mark.parametrize("backend", ["mysql"])
