@@ -872,3 +872,41 @@ def assert_stopped_a_few_revisions_in(backend, engine, stderr, solum,
     if backend == "postgresql":
         assert assert_exactly_at_recorded(
             engine, solum, new_db_url()) == interrupted_from
+
+
+@contextlib.contextmanager
+def read_only_user(backend, urls):
+    """A user (with PASSWORD) that may connect to the databases at
+    ``urls`` and read, nothing else: its URL for each; dropped after."""
+    name = f"solum_ro_{uuid.uuid4().hex[:8]}"
+    admin = admin_engine(backend)
+    each = [admin_engine(url) for url in urls]
+    # Both drivers read "%" in a statement as a placeholder's start.
+    quoted = PASSWORD.replace("%", "%%")
+    try:
+        if backend == "mysql":
+            execute(admin, f"CREATE USER '{name}'@'%%' IDENTIFIED BY "
+                           f"'{quoted}'")
+        else:
+            execute(admin, f"CREATE ROLE {name} LOGIN PASSWORD '{quoted}'")
+        for url, engine in zip(urls, each, strict=True):
+            database = migration.parse_url(url).database
+            if backend == "mysql":
+                execute(admin, f"GRANT SELECT ON `{database}`.* TO "
+                               f"'{name}'@'%%'")
+            else:
+                execute(engine, "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                        f"GRANT CONNECT ON DATABASE {database} TO {name}",
+                        f"GRANT USAGE ON SCHEMA public TO {name}",
+                        f"GRANT SELECT ON ALL TABLES IN SCHEMA public "
+                        f"TO {name}")
+        yield [user_url(url, name, ENCODED) for url in urls]
+    finally:
+        if backend == "mysql":
+            execute(admin, f"DROP USER IF EXISTS '{name}'@'%%'")
+        else:
+            for engine in each:
+                execute(engine, f"DROP OWNED BY {name}")
+            execute(admin, f"DROP ROLE IF EXISTS {name}")
+        for engine in (admin, *each):
+            engine.dispose()

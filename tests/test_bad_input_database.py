@@ -1,16 +1,11 @@
 """A database in a bad state, or a user without rights: a bad version
 table, a file that is not a database, a read-only user.
 
-Part of the bad-input tests (issue 4, section 7), on real databases, by
-family: revisions, configuration files, connection URLs and servers, the
-database's state and rights, interruptions and full disks
-(tests/test_bad_input_*.py). Each gives the tool something a user can get
-wrong and asserts what the README's "Bad input" table says the user gets:
-one ``ERROR:`` line on stderr, last, without traceback or Python repr
-noise; the documented exit status; no password in any output; and, where a
-database exists, nothing lost or half-changed (schema, version rows and
-data rows before == after). Where the tool's answer is not clear yet the
-test is an ``xfail(strict=True)`` whose reason says "BUG:".
+One family of the bad-input tests (issue 4, section 7; the others are
+tests/test_bad_input_*.py). Each case gets what the README's "Bad input"
+table promises (``helpers.assert_failed``), with nothing changed where a
+database exists (``helpers.state`` before == after); an unclear answer is
+an ``xfail(strict=True)`` whose reason says "BUG:".
 
 ``alembic_version`` with two rows or an unknown revision is tried by
 ``check`` and ``upgrade head`` in test_check (6 and 4).
@@ -19,20 +14,15 @@ test is an ``xfail(strict=True)`` whose reason says "BUG:".
 import contextlib
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration
 from tests.helpers import (
-    ENCODED,
     JUNO,
     KILO,
     LOCK_WAIT,
-    PASSWORD,
-    SERVER_URLS,
     assert_clear,
     assert_failed,
     assert_no_password,
@@ -40,9 +30,9 @@ from tests.helpers import (
     disposing,
     execute,
     provision,
+    read_only_user,
     run_tool,
     state,
-    user_url,
     with_rows,
     world_readable_dir,
 )
@@ -98,38 +88,6 @@ def test_bad_version_table_refuses_every_migrating_command(
                 assert state(engine) == before, argv
 
 
-@contextlib.contextmanager
-def read_only_url(backend, db_url):
-    """A user that may connect and read, nothing else; its URL."""
-    url = migration.parse_url(db_url)
-    name = f"solum_ro_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(migration.parse_url(SERVER_URLS[backend]),
-                             poolclass=sa.pool.NullPool,
-                             isolation_level="AUTOCOMMIT")
-    here = sa.create_engine(url, poolclass=sa.pool.NullPool,
-                            isolation_level="AUTOCOMMIT")
-    # Both drivers read "%" in a statement as a placeholder's start.
-    quoted = PASSWORD.replace("%", "%%")
-    try:
-        if backend == "mysql":
-            execute(admin, f"CREATE USER '{name}'@'%%' IDENTIFIED BY "
-                           f"'{quoted}'",
-                    f"GRANT SELECT ON `{url.database}`.* TO '{name}'@'%%'")
-        else:
-            execute(admin, f"CREATE ROLE {name} LOGIN PASSWORD '{quoted}'")
-            execute(here, "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-                    f"GRANT CONNECT ON DATABASE {url.database} TO {name}",
-                    f"GRANT USAGE ON SCHEMA public TO {name}",
-                    f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
-        yield user_url(db_url, name, ENCODED)
-    finally:
-        if backend == "mysql":
-            execute(admin, f"DROP USER IF EXISTS '{name}'@'%%'")
-        else:
-            execute(here, f"DROP OWNED BY {name}")
-            execute(admin, f"DROP ROLE IF EXISTS {name}")
-        here.dispose()
-        admin.dispose()
 
 
 # The lock table cannot be created: the driver's words between these.
@@ -197,7 +155,8 @@ def test_read_only_user_upgrade_changes_nothing(backend, tmp_path, solum):
         def as_reader(name):
             if backend == "sqlite":
                 return urls[name]
-            return stack.enter_context(read_only_url(backend, urls[name]))
+            return stack.enter_context(
+                read_only_user(backend, [urls[name]]))[0]
 
         readers = {name: as_reader(name) for name in urls}
         before = {name: state(engine) for name, engine in engines.items()}

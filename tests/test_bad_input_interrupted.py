@@ -1,15 +1,10 @@
 """An upgrade interrupted: SIGINT while it waits, a full disk on SQLite.
 
-Part of the bad-input tests (issue 4, section 7), on real databases, by
-family: revisions, configuration files, connection URLs and servers, the
-database's state and rights, interruptions and full disks
-(tests/test_bad_input_*.py). Each gives the tool something a user can get
-wrong and asserts what the README's "Bad input" table says the user gets:
-one ``ERROR:`` line on stderr, last, without traceback or Python repr
-noise; the documented exit status; no password in any output; and, where a
-database exists, nothing lost or half-changed (schema, version rows and
-data rows before == after). Where the tool's answer is not clear yet the
-test is an ``xfail(strict=True)`` whose reason says "BUG:".
+One family of the bad-input tests (issue 4, section 7; the others are
+tests/test_bad_input_*.py). Each case gets what the README's "Bad input"
+table promises (``helpers.assert_failed``), with nothing changed where a
+database exists (``helpers.state`` before == after); an unclear answer is
+an ``xfail(strict=True)`` whose reason says "BUG:".
 
 SIGINT while connecting is tried in test_console; SIGTERM in
 test_hostile_input.

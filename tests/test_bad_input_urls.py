@@ -1,16 +1,11 @@
 """Bad connection URLs and servers: numbers, parameters, bytes, SQLite
 paths, unreachable servers, missing databases, wrong passwords.
 
-Part of the bad-input tests (issue 4, section 7), on real databases, by
-family: revisions, configuration files, connection URLs and servers, the
-database's state and rights, interruptions and full disks
-(tests/test_bad_input_*.py). Each gives the tool something a user can get
-wrong and asserts what the README's "Bad input" table says the user gets:
-one ``ERROR:`` line on stderr, last, without traceback or Python repr
-noise; the documented exit status; no password in any output; and, where a
-database exists, nothing lost or half-changed (schema, version rows and
-data rows before == after). Where the tool's answer is not clear yet the
-test is an ``xfail(strict=True)`` whose reason says "BUG:".
+One family of the bad-input tests (issue 4, section 7; the others are
+tests/test_bad_input_*.py). Each case gets what the README's "Bad input"
+table promises (``helpers.assert_failed``), with nothing changed where a
+database exists (``helpers.state`` before == after); an unclear answer is
+an ``xfail(strict=True)`` whose reason says "BUG:".
 
 An invalid ``--database-connection`` (test_cli_args), a wrong password on
 MySQL and an unreachable server for ``version`` (test_commands; for

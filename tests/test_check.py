@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -32,12 +31,12 @@ from tests.helpers import (
     LIBERTY,
     PROG,
     UNKNOWN,
-    admin_engine,
     after,
     chain,
     comparable,
     execute,
     follow,
+    read_only_user,
     run_ok,
     warning_lines,
 )
@@ -667,66 +666,6 @@ def test_check_creates_no_sqlite_file(backend, db_url, solum):
     assert not os.path.exists(path)
 
 
-def _read_only_user(backend, urls):
-    """Create a user that may only read the databases at ``urls``.
-
-    Returns its URL for each database and a function that drops it.
-    """
-    name = f"solum_ro_{uuid.uuid4().hex[:8]}"
-    admin = admin_engine(backend)
-    per_database = [admin_engine(url) for url in urls]
-
-    created = []
-
-    def drop():
-        try:
-            if not created:
-                pass
-            elif backend == "mysql":
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f"DROP USER '{name}'@'%%'")
-            else:
-                for engine in per_database:
-                    with engine.connect() as connection:
-                        connection.exec_driver_sql(f"DROP OWNED BY {name}")
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f"DROP ROLE {name}")
-        finally:
-            for engine in per_database:
-                engine.dispose()
-            admin.dispose()
-
-    try:
-        with admin.connect() as connection:
-            if backend == "mysql":
-                connection.exec_driver_sql(
-                    f"CREATE USER '{name}'@'%%' IDENTIFIED BY 'ro'")
-            else:
-                connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
-        created.append(name)
-        for url, engine in zip(urls, per_database, strict=True):
-            database = migration.parse_url(url).database
-            if backend == "mysql":
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(
-                        f"GRANT SELECT ON {database}.* TO '{name}'@'%%'")
-                continue
-            with engine.connect() as connection:
-                for statement in (
-                        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-                        f"GRANT CONNECT ON DATABASE {database} TO {name}",
-                        f"GRANT USAGE ON SCHEMA public TO {name}",
-                        f"GRANT SELECT ON ALL TABLES IN SCHEMA public "
-                        f"TO {name}"):
-                    connection.exec_driver_sql(statement)
-    except BaseException:
-        drop()
-        raise
-    ro_urls = [
-        migration.parse_url(url).set(
-            username=name, password="ro" if backend == "mysql" else None)
-        .render_as_string(hide_password=False) for url in urls]
-    return ro_urls, drop
 
 
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
@@ -734,8 +673,7 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
                                    solum):
     run_ok(solum, "upgrade", "head", url=db_url)
     empty_url = new_db_url()
-    (at_head, empty), drop = _read_only_user(backend, [db_url, empty_url])
-    try:
+    with read_only_user(backend, [db_url, empty_url]) as (at_head, empty):
         # The user really cannot write.
         denied = solum("upgrade", "head", url=empty)
         assert denied.code == 1, denied.err
@@ -746,8 +684,6 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
         assert checked.found["state"] == "empty"
         assert run_ok(solum, "version", url=at_head).out == \
             f"Current DB revision is {HEAD_NAMED}\n"
-    finally:
-        drop()
     empty_engine = migration.create_engine(empty_url)
     try:
         assert table_names(empty_engine) == set()
