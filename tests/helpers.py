@@ -860,6 +860,17 @@ def signal_a_waiting_upgrade(engine, url, tmp_path, signum):
     return process.returncode, stdout, stderr, took
 
 
+def assert_resumes(solum, url, cause):
+    """After an interrupted run: ``check`` exits 7 naming the cause;
+    ``upgrade head`` completes the work; ``check`` then exits 0."""
+    checked = solum("check", url=url)
+    assert checked.code == 7, checked.out
+    assert cause in checked.out
+    result = solum("upgrade", "head", url=url)
+    assert result.code == 0, result.err
+    assert solum("check", url=url).code == 0
+
+
 def assert_stopped_a_few_revisions_in(backend, engine, stderr, solum,
                                       new_db_url):
     """The interrupted run had started a few revisions; the revision

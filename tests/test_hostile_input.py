@@ -36,6 +36,7 @@ from tests.helpers import (
     assert_exactly_at_recorded,
     assert_failed,
     assert_one_error_stream,
+    assert_resumes,
     assert_stopped_a_few_revisions_in,
     disposing,
     drain,
@@ -77,11 +78,7 @@ def test_sigterm_during_upgrade(backend, secret_url, db_url, engine,
     assert took < 10, took      # not the 120 s the statement could wait
     assert_stopped_a_few_revisions_in(backend, engine, stderr, solum,
                                       new_db_url)
-    checked = solum("check", url=secret_url)
-    assert checked.code == 7, checked.out
-    assert "SIGTERM" in checked.out
-    assert solum("upgrade", "head", url=secret_url).code == 0
-    assert solum("check", url=secret_url).code == 0
+    assert_resumes(solum, secret_url, "SIGTERM")
 
 
 @pytest.fixture
@@ -148,11 +145,7 @@ def test_sigterm_during_upgrade_sqlite(read_while_walking, solum, tmp_path):
         assert recorded and recorded != [HEAD], stderr
         assert_exactly_at_recorded(
             engine, solum, f"sqlite:///{tmp_path}/reference.sqlite")
-    checked = solum("check", url=url)
-    assert checked.code == 7, checked.out
-    assert "SIGTERM" in checked.out
-    assert solum("upgrade", "head", url=url).code == 0
-    assert solum("check", url=url).code == 0
+    assert_resumes(solum, url, "SIGTERM")
 
 
 # --- odd alembic_version contents ------------------------------------------
@@ -407,10 +400,7 @@ def test_sqlite_reader_outlasts_ddl_lock_timeout(read_while_walking, solum,
     with disposing(url) as engine:
         assert_exactly_at_recorded(
             engine, solum, f"sqlite:///{tmp_path}/reference.sqlite")
-    checked = solum("check", url=url)
-    assert checked.code == 7, checked.out
-    assert "--ddl-lock-timeout" in checked.out
-    assert solum("upgrade", "head", url=url).code == 0
+    assert_resumes(solum, url, "--ddl-lock-timeout")
 
 
 # --- a full disk during a table rebuild, SQLite ----------------------------
