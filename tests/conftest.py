@@ -56,18 +56,23 @@ def tier_of(item):
     """The one tier of a test, from what it uses.
 
     A tier marked on the test (or its module) wins; else the backend it
-    is parametrized with (``backend``); else ``galera`` for a test using
-    the cluster; else the one server backend the test names ("mysql" or
-    "postgresql", as in ``provision("mysql", ...)``); else ``sqlite`` where
-    the test, or a fixture of this suite it uses, names SQLite; else
-    ``unit`` (no database).
+    is parametrized with (``backend``, or a fixture's backend parameter);
+    else ``galera`` for a test using the cluster; else the one server
+    backend the test names ("mysql" or "postgresql", as in
+    ``provision("mysql", ...)``); else ``sqlite`` where the test, or a
+    fixture of this suite it uses, names SQLite; else ``unit`` (no
+    database).
     """
     marked = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
     if marked:
         return None
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("backend") in BACKENDS:
-        return callspec.params["backend"]
+    if callspec is not None:
+        # ``backend``, or a fixture of its own parametrized by backend.
+        for name, value in callspec.params.items():
+            if (name == "backend" or name in item.fixturenames) and \
+                    value in BACKENDS:
+                return value
     if GALERA_FIXTURES & set(item.fixturenames):
         return "galera"
     function = getattr(item, "function", None)
