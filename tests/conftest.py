@@ -28,6 +28,7 @@ from solum_db_manage import cli, migration
 from tests.helpers import (
     BACKENDS,
     GALERA_NODES,
+    TIERS,
     Run,
     galera_engine,
     galera_urls,
@@ -38,10 +39,6 @@ from tests.helpers import (
     with_rows,
 )
 
-# The tiers, as markers (pyproject.toml registers them): each test is in
-# exactly one of these (tests/test_tiers.py checks it), and may also be
-# ``slow``.
-TIERS = ("unit", "sqlite", "mysql", "postgresql", "galera")
 GALERA_FIXTURES = {"galera", "galera_db"}
 
 

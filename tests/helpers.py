@@ -90,6 +90,9 @@ def after(revision):
 # --- servers ----------------------------------------------------------------
 
 BACKENDS = ("sqlite", "mysql", "postgresql")
+# The tiers, as markers (pyproject.toml registers them; conftest.py gives
+# each test exactly one, tests/test_tiers.py checks it); ``slow`` besides.
+TIERS = ("unit", "sqlite", "mysql", "postgresql", "galera")
 
 SERVER_URLS = {
     "mysql": os.environ.get(

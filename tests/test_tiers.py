@@ -2,10 +2,11 @@
 sqlite, mysql, postgresql, galera (conftest.py marks them; tox selects
 them with -m). A test may be ``slow`` besides."""
 
-from tests.conftest import TIERS
+from tests.helpers import TIERS
 
 
 def test_every_collected_test_is_in_exactly_one_tier(request):
+    """Of the tests this run collected: the whole suite, as CI runs it."""
     items = request.session.items
     assert request.node in items
     wrong = {}
