@@ -95,6 +95,14 @@ def check(solum, url):
     return Checked(text.code, lines, found, text.err)
 
 
+def check_at_head_after(solum, engine, url, *statements):
+    """``check`` (as ``check`` above) of the database upgraded to head,
+    then changed by ``statements``."""
+    run_ok(solum, "upgrade", "head", url=url)
+    execute(engine, *statements)
+    return check(solum, url)
+
+
 def state(solum, url):
     """(status, state) of ``check --json``: for the checks after a repair."""
     result = solum("check", "--json", url=url)
@@ -252,10 +260,9 @@ def test_behind_with_a_column_of_the_next_revision(db_url, engine, solum):
 # --- 4: newer --------------------------------------------------------------
 
 def test_newer_revision_than_this_code(db_url, engine, solum):
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine,
-            f"UPDATE alembic_version SET version_num = '{UNKNOWN}'")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url,
+        f"UPDATE alembic_version SET version_num = '{UNKNOWN}'")
     assert checked.status == 4
     found = checked.found
     assert found["state"] == "newer"
@@ -435,9 +442,8 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
                                          engine, solum):
     """Head's last column gone: the schema is 272e7cd352f9's, recorded as
     head. check says so and how to repair it."""
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine, "ALTER TABLE app DROP COLUMN scale_config")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url, "ALTER TABLE app DROP COLUMN scale_config")
     assert checked.status == 6
     found = checked.found
     assert found["state"] == "mismatch"
@@ -456,10 +462,9 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
 
 def test_mismatch_two_rows_in_the_version_table(backend, db_url, new_db_url,
                                                 engine, solum):
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine,
-            f"INSERT INTO alembic_version (version_num) VALUES ('{KILO}')")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url,
+        f"INSERT INTO alembic_version (version_num) VALUES ('{KILO}')")
     assert checked.status == 6
     found = checked.found
     assert found["state"] == "mismatch"
