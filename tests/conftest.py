@@ -15,7 +15,9 @@ SOLUM_TEST_REQUIRE_BACKENDS names galera.
 
 import contextlib
 import dataclasses
+import inspect
 import os
+import shutil
 import time
 import uuid
 
@@ -23,86 +25,73 @@ import pytest
 import sqlalchemy as sa
 
 from solum_db_manage import cli, migration
+from tests.helpers import (
+    BACKENDS,
+    GALERA_NODES,
+    TIERS,
+    Run,
+    galera_engine,
+    galera_urls,
+    provision,
+    required_backends,
+    scripts,
+    secret_url_of,
+    with_rows,
+)
 
-BACKENDS = ("sqlite", "mysql", "postgresql")
-
-SERVER_URLS = {
-    "mysql": os.environ.get(
-        "SOLUM_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
-    "postgresql": os.environ.get(
-        "SOLUM_TEST_POSTGRESQL_URL",
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
-}
-
-_unreachable = {}
-
-
-def required_backends():
-    names = os.environ.get("SOLUM_TEST_REQUIRE_BACKENDS", "")
-    return {name.strip() for name in names.split(",") if name.strip()}
+GALERA_FIXTURES = {"galera", "galera_db"}
 
 
-def _admin_engine(backend):
-    return sa.create_engine(
-        migration.parse_url(SERVER_URLS[backend]),
-        poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 5})
-
-
-def require_backend(backend):
-    """Skip (or fail, where required) unless the backend's server answers."""
-    if backend == "sqlite":
-        return
-    if backend not in _unreachable:
-        try:
-            engine = _admin_engine(backend)
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-            engine.dispose()
-            _unreachable[backend] = None
-        except Exception as error:  # any failure means: not reachable
-            _unreachable[backend] = " ".join(str(error).split())[:300]
-    reason = _unreachable[backend]
-    if reason is None:
-        return
-    message = f"{backend} server not reachable: {reason}"
-    if backend in required_backends():
-        pytest.fail(f"{message} (required by SOLUM_TEST_REQUIRE_BACKENDS)")
-    pytest.skip(message)
-
-
-@contextlib.contextmanager
-def provision(backend, directory, mysql_charset="utf8mb4"):
-    """Create an empty database of its own; yield its URL; drop it.
-
-    MySQL databases are created in utf8mb4 unless told otherwise, as
-    Solum's deployments were (utf8 or utf8mb4).
-    """
-    require_backend(backend)
-    name = f"solum_test_{uuid.uuid4().hex[:12]}"
-    if backend == "sqlite":
-        yield f"sqlite:///{directory}/{name}.sqlite"
-        return
-    engine = _admin_engine(backend)
+def _source(function):
     try:
-        with engine.connect() as connection:
-            if backend == "mysql":
-                connection.exec_driver_sql(
-                    f"CREATE DATABASE {name} CHARACTER SET {mysql_charset}")
-            else:
-                connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        url = migration.parse_url(SERVER_URLS[backend]).set(database=name)
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as connection:
-                if backend == "mysql":
-                    connection.exec_driver_sql(f"DROP DATABASE {name}")
-                else:
-                    connection.exec_driver_sql(
-                        f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        engine.dispose()
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def tier_of(item):
+    """The one tier of a test, from what it uses.
+
+    A tier marked on the test (or its module) wins; else the backend it
+    is parametrized with (``backend``, or a fixture's backend parameter);
+    else ``galera`` for a test using the cluster; else the one server
+    backend the test names ("mysql" or "postgresql", as in
+    ``provision("mysql", ...)``); else ``sqlite`` where the test, or a
+    fixture of this suite it uses, names SQLite; else ``unit`` (no
+    database).
+    """
+    marked = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
+    if marked:
+        return None
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        # ``backend``, or a fixture of its own parametrized by backend.
+        for name, value in callspec.params.items():
+            if (name == "backend" or name in item.fixturenames) and \
+                    value in BACKENDS:
+                return value
+    if GALERA_FIXTURES & set(item.fixturenames):
+        return "galera"
+    function = getattr(item, "function", None)
+    servers = [name for name in ("mysql", "postgresql")
+               if f'"{name}"' in _source(function)]
+    if len(servers) == 1:       # provision("mysql", ...) and the like
+        return servers[0]
+    functions = [function]
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        functions += [definition.func for definition in definitions
+                      if definition.func.__module__.startswith("tests")]
+    if any("sqlite" in _source(function).lower() for function in functions
+           if function is not None):
+        return "sqlite"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = tier_of(item)
+        if tier is not None:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -139,22 +128,6 @@ def engine(db_url):
     engine = sa.create_engine(url, connect_args=connect_args)
     yield engine
     engine.dispose()
-
-
-GALERA_NODES = 3
-
-
-def galera_urls():
-    """The Galera nodes' server URLs, from SOLUM_TEST_GALERA_URLS."""
-    urls = os.environ.get("SOLUM_TEST_GALERA_URLS", "")
-    return [url.strip() for url in urls.split(",") if url.strip()]
-
-
-def galera_engine(url):
-    """An autocommit engine on one node that keeps no connection."""
-    return sa.create_engine(
-        migration.parse_url(url), poolclass=sa.pool.NullPool,
-        isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
 
 
 def _galera_problem(urls):
@@ -256,6 +229,62 @@ class Result:
     code: int
     out: str
     err: str
+
+
+@pytest.fixture
+def secret_url(backend, db_url):
+    """The test database's URL with a password, where the backend takes
+    one (helpers.secret_url_of)."""
+    with secret_url_of(backend, db_url) as url:
+        yield url
+
+
+@pytest.fixture
+def at_kilo(secret_url, engine, solum):
+    """The database at kilo with two plans; its URL (with a password)."""
+    assert solum("upgrade", "kilo", url=secret_url).code == 0
+    with_rows(engine)
+    return secret_url
+
+
+@pytest.fixture
+def script_copy(tmp_path, monkeypatch):
+    """A throw-away copy of the migration scripts, for ``revision``.
+
+    The package's own versions/ must never keep a file a test wrote: the
+    commands are pointed at the copy, and the real directory is checked
+    (and cleaned) afterwards.
+    """
+    real = scripts().dir
+    real_versions = os.path.join(real, "versions")
+
+    def listing():
+        return {name for name in os.listdir(real_versions)
+                if name.endswith(".py")}
+
+    before = listing()
+    copy = tmp_path / "alembic_migrations"
+    shutil.copytree(real, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+    try:
+        yield copy
+    finally:
+        stray = listing() - before
+        for name in stray:
+            os.remove(os.path.join(real_versions, name))
+        assert not stray, f"a test wrote into the package: {stray}"
+
+
+@pytest.fixture(autouse=True)
+def no_run_left():
+    """A failed test leaves no process of its own behind (helpers.Run)."""
+    yield
+    while Run.started:
+        process = Run.started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 @pytest.fixture

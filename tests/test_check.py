@@ -15,55 +15,41 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
 from solum_db_manage import lock, migration, releases
 from tests import dbutil, legacy
-from tests.conftest import SERVER_URLS
+from tests.helpers import (
+    BEFORE_UNIQUE,
+    DUPLICATE_WORKFLOWS,
+    HEAD,
+    HEAD_NAMED,
+    KILO,
+    LIBERTY,
+    PROG,
+    UNKNOWN,
+    after,
+    chain,
+    comparable,
+    execute,
+    follow,
+    read_only_user,
+    run_ok,
+    warning_lines,
+)
 
-HEAD = releases.HEAD
-HEAD_NAMED = f"{HEAD} (mitaka ... 2023.2)"
-KILO = "1393c21ea82c"
-# e5f2e8af3b8 (liberty) only adds a unique constraint: its column names
-# are those of 112cfe038dd3.
-LIBERTY = "e5f2e8af3b8"
-BEFORE_UNIQUE = "112cfe038dd3"
 # 112cfe038dd3 adds app.app_url and app.status to what 390c6c4aa97b left.
 BEFORE_APP_URL = "390c6c4aa97b"
-UNKNOWN = "ffffffffffff"
-PROG = "solum-db-manage"
 
 KEYS = {"status", "state", "message", "revisions", "releases", "head",
         "pending", "differences", "matches", "repair", "notes", "lock"}
 
-DUPLICATE_WORKFLOWS = (
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-1', false, 'app-1', 1)",
-    "INSERT INTO workflow (id, deleted, app_id, wf_id) "
-    "VALUES ('wf-2', false, 'app-1', 1)",
-)
 
 # What a Python repr looks like, which no line of check may hold.
 REPR = re.compile(r"<|>|\bobject at\b|\b[A-Z]\w*\((?:'|\w+=)|\bColumn\(")
-
-
-def chain():
-    """Every revision id, from the first to head."""
-    script = ScriptDirectory.from_config(migration.make_config(None))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
-
-
-CHAIN = chain()
-
-
-def after(revision):
-    """The revisions after ``revision`` up to head, in order."""
-    return CHAIN[CHAIN.index(revision) + 1:]
 
 
 @dataclass
@@ -109,6 +95,14 @@ def check(solum, url):
     return Checked(text.code, lines, found, text.err)
 
 
+def check_at_head_after(solum, engine, url, *statements):
+    """``check`` (as ``check`` above) of the database upgraded to head,
+    then changed by ``statements``."""
+    run_ok(solum, "upgrade", "head", url=url)
+    execute(engine, *statements)
+    return check(solum, url)
+
+
 def state(solum, url):
     """(status, state) of ``check --json``: for the checks after a repair."""
     result = solum("check", "--json", url=url)
@@ -116,44 +110,8 @@ def state(solum, url):
     return result.code, json.loads(result.out)["state"]
 
 
-def run_ok(solum, *args, url):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.err)
-    return result
-
-
-def follow(solum, repair, url):
-    """Run the commands check printed, as printed."""
-    assert repair
-    for command_line in repair:
-        program, *args = command_line.split()
-        assert program == PROG
-        run_ok(solum, *args, url=url)
-
-
-def execute(engine, *statements):
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.exec_driver_sql(statement)
-
-
 def table_names(engine):
     return set(sa.inspect(engine).get_table_names())
-
-
-def warnings(err):
-    return [line for line in err.splitlines() if "WARNING" in line]
-
-
-def comparable(snapshot, ordered):
-    """The snapshot, with column order dropped unless ``ordered``."""
-    if ordered:
-        return snapshot
-    return {
-        table: dict(schema, columns=sorted(
-            schema["columns"], key=lambda column: column["name"]))
-        for table, schema in snapshot.items()
-    }
 
 
 _fresh_heads = {}
@@ -229,7 +187,7 @@ def test_current_after_upgrade_head(db_url, engine, solum):
     assert dbutil.snapshot(engine, include_version_table=True) == schema
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {HEAD_NAMED}\n"
-    assert warnings(result.err) == []
+    assert warning_lines(result.err) == []
     assert dbutil.LOCK_TABLE not in table_names(engine)
 
 
@@ -244,14 +202,14 @@ def test_empty_database(db_url, engine, solum):
     assert checked.lines == [
         "The database holds no Solum table and no version: 'upgrade head' "
         "creates the schema.",
-        "Pending revisions: " + ", ".join(CHAIN),
+        "Pending revisions: " + ", ".join(chain()),
         f"To repair, run: {PROG} upgrade head"]
     assert checked.found == {
         "status": 3, "state": "empty", "message": checked.lines[0],
-        "revisions": [], "releases": [], "head": HEAD, "pending": CHAIN,
+        "revisions": [], "releases": [], "head": HEAD, "pending": chain(),
         "differences": [], "matches": None, "repair": repair, "notes": [],
         "lock": None}
-    assert CHAIN[0] == "icehouse" and CHAIN[-1] == HEAD
+    assert chain()[0] == "icehouse" and chain()[-1] == HEAD
     # check wrote nothing: no version table, no lock table.
     assert table_names(engine) == set()
 
@@ -302,10 +260,9 @@ def test_behind_with_a_column_of_the_next_revision(db_url, engine, solum):
 # --- 4: newer --------------------------------------------------------------
 
 def test_newer_revision_than_this_code(db_url, engine, solum):
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine,
-            f"UPDATE alembic_version SET version_num = '{UNKNOWN}'")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url,
+        f"UPDATE alembic_version SET version_num = '{UNKNOWN}'")
     assert checked.status == 4
     found = checked.found
     assert found["state"] == "newer"
@@ -321,7 +278,7 @@ def test_newer_revision_than_this_code(db_url, engine, solum):
 
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {UNKNOWN}\n"
-    (warning,) = warnings(result.err)
+    (warning,) = warning_lines(result.err)
     assert UNKNOWN in warning and "newer" in warning
 
 
@@ -370,7 +327,7 @@ def test_untracked_names_the_revision_and_the_repair_works(
     result = run_ok(solum, "version", url=db_url)
     assert result.out == "Current DB revision is None\n"
     # One line each: the state, then what to run.
-    first, *more = warnings(result.err)
+    first, *more = warning_lines(result.err)
     assert "no version" in first
     assert any(f"{PROG} stamp {named}" in line for line in [first, *more])
 
@@ -485,14 +442,13 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
                                          engine, solum):
     """Head's last column gone: the schema is 272e7cd352f9's, recorded as
     head. check says so and how to repair it."""
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine, "ALTER TABLE app DROP COLUMN scale_config")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url, "ALTER TABLE app DROP COLUMN scale_config")
     assert checked.status == 6
     found = checked.found
     assert found["state"] == "mismatch"
     assert "column app.scale_config is missing" in found["differences"]
-    previous = CHAIN[-2]
+    previous = chain()[-2]
     assert found["matches"] == {"revision": previous, "exact": True}
     assert found["repair"] == [f"{PROG} stamp {previous}",
                                f"{PROG} upgrade head"]
@@ -506,10 +462,9 @@ def test_mismatch_column_dropped_at_head(backend, db_url, new_db_url,
 
 def test_mismatch_two_rows_in_the_version_table(backend, db_url, new_db_url,
                                                 engine, solum):
-    run_ok(solum, "upgrade", "head", url=db_url)
-    execute(engine,
-            f"INSERT INTO alembic_version (version_num) VALUES ('{KILO}')")
-    checked = check(solum, db_url)
+    checked = check_at_head_after(
+        solum, engine, db_url,
+        f"INSERT INTO alembic_version (version_num) VALUES ('{KILO}')")
     assert checked.status == 6
     found = checked.found
     assert found["state"] == "mismatch"
@@ -716,71 +671,6 @@ def test_check_creates_no_sqlite_file(backend, db_url, solum):
     assert not os.path.exists(path)
 
 
-def _read_only_user(backend, urls):
-    """Create a user that may only read the databases at ``urls``.
-
-    Returns its URL for each database and a function that drops it.
-    """
-    name = f"solum_ro_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        migration.parse_url(SERVER_URLS[backend]),
-        poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    per_database = [
-        sa.create_engine(migration.parse_url(url),
-                         poolclass=sa.pool.NullPool,
-                         isolation_level="AUTOCOMMIT") for url in urls]
-
-    created = []
-
-    def drop():
-        try:
-            if not created:
-                pass
-            elif backend == "mysql":
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f"DROP USER '{name}'@'%%'")
-            else:
-                for engine in per_database:
-                    with engine.connect() as connection:
-                        connection.exec_driver_sql(f"DROP OWNED BY {name}")
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f"DROP ROLE {name}")
-        finally:
-            for engine in per_database:
-                engine.dispose()
-            admin.dispose()
-
-    try:
-        with admin.connect() as connection:
-            if backend == "mysql":
-                connection.exec_driver_sql(
-                    f"CREATE USER '{name}'@'%%' IDENTIFIED BY 'ro'")
-            else:
-                connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
-        created.append(name)
-        for url, engine in zip(urls, per_database, strict=True):
-            database = migration.parse_url(url).database
-            if backend == "mysql":
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(
-                        f"GRANT SELECT ON {database}.* TO '{name}'@'%%'")
-                continue
-            with engine.connect() as connection:
-                for statement in (
-                        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-                        f"GRANT CONNECT ON DATABASE {database} TO {name}",
-                        f"GRANT USAGE ON SCHEMA public TO {name}",
-                        f"GRANT SELECT ON ALL TABLES IN SCHEMA public "
-                        f"TO {name}"):
-                    connection.exec_driver_sql(statement)
-    except BaseException:
-        drop()
-        raise
-    ro_urls = [
-        migration.parse_url(url).set(
-            username=name, password="ro" if backend == "mysql" else None)
-        .render_as_string(hide_password=False) for url in urls]
-    return ro_urls, drop
 
 
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
@@ -788,8 +678,7 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
                                    solum):
     run_ok(solum, "upgrade", "head", url=db_url)
     empty_url = new_db_url()
-    (at_head, empty), drop = _read_only_user(backend, [db_url, empty_url])
-    try:
+    with read_only_user(backend, [db_url, empty_url]) as (at_head, empty):
         # The user really cannot write.
         denied = solum("upgrade", "head", url=empty)
         assert denied.code == 1, denied.err
@@ -800,8 +689,6 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
         assert checked.found["state"] == "empty"
         assert run_ok(solum, "version", url=at_head).out == \
             f"Current DB revision is {HEAD_NAMED}\n"
-    finally:
-        drop()
     empty_engine = migration.create_engine(empty_url)
     try:
         assert table_names(empty_engine) == set()

@@ -11,6 +11,9 @@ from importlib import metadata
 import pytest
 
 from solum_db_manage import cli, errors
+from tests.helpers import (
+    error_lines,
+)
 
 COMMANDS = {
     "version": "Print the current database revision.",
@@ -32,10 +35,6 @@ def parse(*argv):
     conf(args=list(argv), project="solum", prog=cli.PROG,
          default_config_files=[], default_config_dirs=[])
     return conf
-
-
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
 
 
 # --- argument mapping -----------------------------------------------------

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from solum_db_manage import releases
+from tests.helpers import (
+    HEAD,
+    HEAD_LINE,
+)
 
 SCRIPT = str(Path(sys.executable).with_name("solum-db-manage"))
-HEAD_LINE = (f"Current DB revision is {releases.HEAD} "
-             f"(mitaka ... 2023.2)\n")
 # What oslo.log writes: "2024-01-01 12:00:00.000 1234 INFO name [-] text".
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ "
@@ -127,7 +128,7 @@ def test_upgrade_then_version(run, db_url):
     assert process.returncode == 0, process.stderr
     assert process.stdout == ""
     assert_only_log_lines(process.stderr)
-    assert f"-> {releases.HEAD}, " in process.stderr
+    assert f"-> {HEAD}, " in process.stderr
 
     for module in (False, True):
         process = run("version", url=db_url, module=module)
@@ -228,7 +229,7 @@ def test_fresh_install_then_check_exit_statuses(run, tmp_path, module):
     assert process.stdout == ""
     [line] = process.stderr.splitlines()
     assert LOG_LINE.match(line)
-    assert line.endswith(f"Created the head schema {releases.HEAD} "
+    assert line.endswith(f"Created the head schema {HEAD} "
                          f"directly: the database was empty, so no "
                          f"revision was walked.")
 

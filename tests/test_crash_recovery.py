@@ -27,123 +27,35 @@ SOLUM_TEST_CRASH_WORKERS (default 2) at a time.
 import contextlib
 import copy
 import dataclasses
-import io
 import json
 import os
 import re
 import shutil
-import signal
-import sys
 import traceback
 import uuid
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import event
 
-from solum_db_manage import cli, migration, releases
-from tests import conftest, dbutil, schema_spec
-from tests import test_migrations_walk as walk
+from solum_db_manage import migration
+from tests import dbutil, rows_spec, schema_spec
+from tests.helpers import (
+    HEAD,
+    LOCK_TABLE,
+    SERVER_URLS,
+    admin_engine,
+    require_backend,
+    revisions_of,
+    run_cli,
+    run_killed,
+)
 
-HEAD = releases.HEAD
 REVISIONS = schema_spec.REVISIONS
-# The migration lock's table is the tool's own, not part of Solum's schema.
-LOCK_TABLE = "solum_db_manage_lock"
-VERSION_TABLE = "alembic_version"
 WORKERS = int(os.environ.get("SOLUM_TEST_CRASH_WORKERS", "2"))
-
-# What a kill counts: statements that change something, once the server
-# has answered them (SELECT, SHOW and SET change nothing).
-CHANGING = re.compile(
-    r"\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|INSERT|UPDATE|DELETE|REPLACE)\b",
-    re.IGNORECASE)
-# Alembic writes the revision into the statement; the fast path binds
-# it, and the report then names it after " -- " (see _killed_child).
-VERSION_WRITE = re.compile(
-    r"(?:UPDATE alembic_version SET version_num='(\w+)'"
-    r"|INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\)"
-    r"|INSERT INTO alembic_version \(version_num\) VALUES .* -- (\w+)$)")
 
 
 # --- processes ---------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Killed:
-    status: int  # as os.waitpid gives it
-    statements: list  # the changing statements it ran, in order
-    output: str  # its stdout and stderr
-
-    @property
-    def by_sigkill(self):
-        return (os.WIFSIGNALED(self.status)
-                and os.WTERMSIG(self.status) == signal.SIGKILL)
-
-    @property
-    def exit_code(self):
-        if os.WIFEXITED(self.status):
-            return os.WEXITSTATUS(self.status)
-        return None
-
-
-def run_killed(argv, kill_after, output_path):
-    """Run ``cli.main(argv)`` in a child process that SIGKILLs itself.
-
-    The child is a fork of this process (no interpreter start-up per kill
-    point). It registers an ``after_cursor_execute`` listener on every
-    Engine that reports each changing statement run on the database of
-    argv's URL (not, e.g., on an in-memory SQLite database of the tool's
-    own) and, right after the ``kill_after``-th one (never, for 0), sends
-    the process SIGKILL: no rollback, no cleanup, as ``kill -9`` leaves
-    it.
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            os.close(read_end)
-            code = _killed_child(argv, kill_after, write_end, output_path)
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        statements = [json.loads(line) for line in pipe]
-    _, status = os.waitpid(pid, 0)
-    with open(output_path) as output:
-        return Killed(status, statements, output.read())
-
-
-def _killed_child(argv, kill_after, write_end, output_path):
-    report = os.fdopen(write_end, "w", buffering=1)
-    output = open(output_path, "w", buffering=1)  # noqa: SIM115
-    os.dup2(output.fileno(), 1)
-    os.dup2(output.fileno(), 2)
-    sys.stdout = sys.stderr = output
-    database = sa.engine.make_url(
-        argv[argv.index("--database-connection") + 1]).database
-    seen = 0
-
-    def after_cursor_execute(connection, cursor, statement, parameters,
-                             context, executemany):
-        nonlocal seen
-        if (connection.engine.url.database != database
-                or not CHANGING.match(statement)):
-            return
-        seen += 1
-        text = " ".join(statement.split())
-        if VERSION_TABLE in statement and parameters:
-            values = (parameters.values() if isinstance(parameters, dict)
-                      else parameters)
-            text += " -- " + ",".join(str(value) for value in values)
-        report.write(json.dumps(text) + "\n")
-        if seen == kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    event.listen(sa.engine.Engine, "after_cursor_execute",
-                 after_cursor_execute)
-    return cli.main(argv)
 
 
 def in_parallel(function, items, directory):
@@ -190,35 +102,6 @@ def same_parts(statement):
     return sorted(re.split(r"[\s,()]+", statement))
 
 
-def run_cli(argv):
-    """``cli.main(argv)`` in this process: (exit status, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(argv)
-    return code, err.getvalue()
-
-
-def revisions_of(statements):
-    """The revision each statement belongs to; None for the lock's.
-
-    A revision's statements end with the write of its id to
-    alembic_version.
-    """
-    owners, pending = [], []
-    for index, statement in enumerate(statements):
-        owners.append(None)
-        if LOCK_TABLE in statement:
-            continue
-        pending.append(index)
-        written = VERSION_WRITE.search(statement)
-        if written:
-            for owned in pending:
-                owners[owned] = next(group for group in written.groups()
-                                     if group)
-            pending = []
-    return owners
-
-
 # --- databases ---------------------------------------------------------------
 
 
@@ -226,13 +109,13 @@ class Server:
     """The databases of one test on one server, all dropped at the end."""
 
     def __init__(self, backend):
-        conftest.require_backend(backend)
+        require_backend(backend)
         self.backend = backend
-        self.admin = conftest._admin_engine(backend)
+        self.admin = admin_engine(backend)
         self.prefix = f"solum_test_{uuid.uuid4().hex[:8]}_"
 
     def url(self, name):
-        return migration.parse_url(conftest.SERVER_URLS[self.backend]).set(
+        return migration.parse_url(SERVER_URLS[self.backend]).set(
             database=name).render_as_string(hide_password=False)
 
     def create(self, template=None):
@@ -358,7 +241,7 @@ def with_rows_at_icehouse(server):
     """A database at icehouse holding rows in every table; its ledger."""
     url = server.create()
     migration.upgrade(migration.make_config(url), "icehouse")
-    ledger = walk.Ledger()
+    ledger = rows_spec.Ledger()
     ledger.upgraded("icehouse")
     with engine_on(url) as engine:
         ledger.insert(engine, 0)
@@ -405,7 +288,7 @@ def differences(url, expected, ledger=None):
         if actual.versions != expected.versions:
             found.append(f"alembic_version holds {actual.versions}, "
                          f"expected {expected.versions}")
-        found += walk.schema_differences(expected.schema, actual.schema,
+        found += rows_spec.schema_differences(expected.schema, actual.schema,
                                          engine.dialect.name)
         if not found and actual.schema != expected.schema:
             found.append("the schema differs from an uninterrupted run's")
@@ -418,7 +301,7 @@ def differences(url, expected, ledger=None):
                 if actual.tables.get(table) != expected.tables.get(table))
             found.append(f"SHOW CREATE TABLE differs for {changed}")
         if ledger is not None:
-            found += walk.row_differences(engine, ledger, actual.schema)
+            found += rows_spec.row_differences(engine, ledger, actual.schema)
     return found
 
 

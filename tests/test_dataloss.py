@@ -6,52 +6,23 @@ declarations against what each step really removes, so a revision that
 drops something undeclared fails here.
 """
 
-import datetime
-import itertools
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from solum_db_manage import dataloss, migration, releases
+from solum_db_manage import dataloss, migration
 from tests import dbutil, schema_spec
+from tests.helpers import (
+    HEAD,
+    WHEN,
+    error_lines,
+    insert,
+)
 
-HEAD = releases.HEAD
 UP, DOWN = dataloss.UPGRADE, dataloss.DOWNGRADE
 LONG_BASE_IMAGE = "registry.example.com/solum/ubuntu-trusty-python27:2015-08"
-WHEN = datetime.datetime(2015, 6, 1, 12, 0)
-
-
-def _filler(column, n):
-    """A value for a NOT NULL column the test does not care about."""
-    if isinstance(column.type, sa.Boolean):
-        return False
-    if isinstance(column.type, sa.Integer):
-        return 0  # also MySQL's tinyint(1) for a Boolean
-    if isinstance(column.type, sa.DateTime):
-        return WHEN
-    return f"{column.name}-{n}"[:column.type.length or 36]
-
-
-_numbers = itertools.count(1000)
-
-
-def insert(engine, table, **values):
-    """Insert one row, filling the NOT NULL columns not given; its key."""
-    reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
-    n = next(_numbers)
-    row = {}
-    for column in reflected.columns:
-        integer_key = (column.primary_key
-                       and isinstance(column.type, sa.Integer))
-        if column.nullable or integer_key or column.name in values:
-            continue
-        row[column.name] = _filler(column, n)
-    row.update(values)
-    with engine.begin() as connection:
-        result = connection.execute(reflected.insert().values(row))
-        return result.inserted_primary_key[0]
 
 
 def assess(engine, steps):
@@ -73,10 +44,6 @@ def warnings(err):
     """The text of each warning logged (oslo.log's format)."""
     return [line.split(" [-] ", 1)[1] for line in err.splitlines()
             if " WARNING solum_db_manage [-] " in line]
-
-
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
 
 
 # --- the plan ----------------------------------------------------------------

@@ -11,14 +11,18 @@ recorded revisions.
 
 import json
 
-from solum_db_manage import releases
 from tests import dbutil, legacy
-
-PROG = "solum-db-manage"
-HEAD = releases.HEAD
-KILO = releases.revision_of("kilo")
-JUNO = releases.revision_of("juno")
-SQUASH = "498adc6185ae"
+from tests.helpers import (
+    HEAD,
+    JUNO,
+    KILO,
+    PROG,
+    SQUASH,
+    error_lines,
+    follow,
+    run_ok,
+    warning_lines,
+)
 
 # The 21 pre-squash revisions but the last, whose id the squash kept
 # (SOLUM_SCHEMA_FACTS.md, section 1.3): written out here, not read from
@@ -31,15 +35,6 @@ PRE_SQUASH = (
     "44fcd06e4009", "12d90235e174", "18b94e085cf9", "4ee48e775ad7")
 
 
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
-
-
-def warnings(err):
-    # By their text: point 7 drops the "WARNING:" inside the message.
-    return [line for line in err.splitlines() if "WARNING" in line]
-
-
 def one_error(result, code):
     """The promised failure: one ERROR line, the last, no traceback."""
     assert result.code == code, result.err
@@ -50,26 +45,11 @@ def one_error(result, code):
     return lines[0]
 
 
-def run_ok(solum, *args, url):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.err)
-    return result
-
-
 def found(solum, url):
     """check --json: (status, the findings)."""
     result = solum("check", "--json", url=url)
     assert "Traceback" not in result.err
     return result.code, json.loads(result.out)
-
-
-def follow(solum, repair, url):
-    """Run the commands the tool printed, as printed."""
-    assert repair
-    for command_line in repair:
-        program, *args = command_line.split()
-        assert program == PROG
-        run_ok(solum, *args, url=url)
 
 
 def everything(engine):
@@ -102,7 +82,7 @@ def test_man_page_order_on_an_empty_database_ends_at_head(
 def test_stamp_force_on_an_empty_database_gets_advice_that_works(
         solum, db_url, engine):
     result = run_ok(solum, "stamp", "--force", "icehouse", url=db_url)
-    assert any("--force" in line for line in warnings(result.err))
+    assert any("--force" in line for line in warning_lines(result.err))
     assert dbutil.version_rows(engine) == ["icehouse"]
 
     # Every command says the same way out; upgrade changes nothing.
@@ -112,7 +92,7 @@ def test_stamp_force_on_an_empty_database_gets_advice_that_works(
     repair = [f"{PROG} stamp base", f"{PROG} upgrade head"]
     assert findings["repair"] == repair
     # One warning line per item: read them as one text.
-    warning = " ".join(warnings(run_ok(solum, "version", url=db_url).err))
+    warning = " ".join(warning_lines(run_ok(solum, "version", url=db_url).err))
     assert "holds none of its tables" in warning
     assert "; then ".join(repair) in warning
     before = everything(engine)
@@ -187,7 +167,7 @@ def test_version_warns_on_an_icehouse_schema_recorded_as_the_squash(
     legacy.build(db_url, "2014.1.0", rows=False)
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {SQUASH}\n"
-    warning = " ".join(warnings(result.err))
+    warning = " ".join(warning_lines(result.err))
     assert "its schema is not that revision's" in warning
     assert "column plan.deploy_keys_uri is missing" in warning
     assert (f"{PROG} stamp icehouse; then {PROG} upgrade head"
@@ -198,7 +178,7 @@ def test_version_stays_quiet_where_the_revision_tells(solum, db_url):
     run_ok(solum, "upgrade", "kilo", url=db_url)
     result = run_ok(solum, "version", url=db_url)
     assert result.out == f"Current DB revision is {KILO} (kilo)\n"
-    assert warnings(result.err) == []
+    assert warning_lines(result.err) == []
 
 
 # --- a target the other way from the database --------------------------------
@@ -295,7 +275,7 @@ def test_a_database_recorded_at_a_pre_squash_id_is_diagnosed_by_its_schema(
 
     result = run_ok(solum, "version", url=db_url)
     assert result.out == "Current DB revision is 4ee48e775ad7\n"
-    warning = " ".join(warnings(result.err))
+    warning = " ".join(warning_lines(result.err))
     assert "pre-Icehouse development revision" in warning
     assert "newer release" not in warning
     before = everything(engine)
@@ -312,7 +292,6 @@ def test_a_database_recorded_at_a_pre_squash_id_is_diagnosed_by_its_schema(
     assert everything(engine) == before
     follow(solum, repair, db_url)
     assert_at_head(solum, db_url)
-
 
 
 def test_an_empty_database_recorded_at_a_pre_squash_id(solum, db_url, engine):

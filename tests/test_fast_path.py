@@ -42,10 +42,12 @@ import pytest
 import sqlalchemy as sa
 
 from solum_db_manage import chain, fresh, lock, migration, tables, types
-from tests import conftest, dbutil
-
-HEAD = "a271b35952be"
-KILO = "1393c21ea82c"
+from tests import dbutil
+from tests.helpers import (
+    HEAD,
+    KILO,
+    provision,
+)
 
 # alembic_version as Alembic creates it.
 VERSION_TABLE = ("CREATE TABLE alembic_version (version_num VARCHAR(32) "
@@ -349,8 +351,8 @@ def test_build_head_gives_the_schema_of_the_chain(backend, new_db_url,
 @pytest.mark.parametrize("charset", ["utf8", "utf8mb4"])
 def test_build_head_gives_the_schema_of_the_chain_in_mysql_charsets(
         charset, tmp_path, solum):
-    with conftest.provision("mysql", tmp_path, charset) as chain_url, \
-            conftest.provision("mysql", tmp_path, charset) as fast_url:
+    with provision("mysql", tmp_path, charset) as chain_url, \
+            provision("mysql", tmp_path, charset) as fast_url:
         walk_the_chain(solum, chain_url)
         assert build(fast_url) == HEAD
         assert_same_schema(chain_url, fast_url)

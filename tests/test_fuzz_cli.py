@@ -24,7 +24,7 @@ into a copy of the migration scripts. Options that would reach outside
 Random argv text holds lone surrogates too (what Python makes of bytes
 that are not UTF-8), and passwords hold "$" (oslo.config's substitution,
 in the file and on the command line alike). Left out, because dedicated
-tests cover it as a known bug (tests/test_bad_input.py,
+tests cover it as a known bug (tests/test_bad_input_urls.py,
 test_non_utf8_byte_in_a_server_url_is_clear): a surrogate in an argv token
 with an "@", which the redactor takes for a URL's password and fails to
 encode (an uncaught UnicodeEncodeError). A URL in the file other than

@@ -18,12 +18,14 @@ import time
 import uuid
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
-from solum_db_manage import lock, migration, releases
-from tests.conftest import galera_engine
+from solum_db_manage import lock
+from tests.helpers import (
+    HEAD,
+    chain,
+    galera_engine,
+)
 
-HEAD = releases.HEAD
 # What upgrade head logs where it builds an empty database's head schema
 # directly instead of walking the chain.
 FAST = f"Created the head schema {HEAD} directly"
@@ -106,13 +108,6 @@ def test_get_lock_on_one_node_does_not_exclude_another_node(galera):
     finally:
         node1.dispose()
         node2.dispose()
-
-
-def chain():
-    """Every revision id, from the first to head."""
-    scripts = ScriptDirectory.from_config(migration.make_config(None))
-    return [script.revision
-            for script in reversed(list(scripts.walk_revisions()))]
 
 
 def upgrade_together(galera_db, empty_config, runs=4):

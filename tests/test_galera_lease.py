@@ -2,26 +2,25 @@
 point 1): its lock connection cut, a holder keeps its lock against runs
 through its own node and through another; a lease that cannot expire by
 itself is named, and ``unlock`` clears it. The helpers are those of
-test_lock_lease.py, the cluster that of test_galera.py (conftest)."""
+test_lock_lease.py (tests/helpers.py), the cluster that of test_galera.py
+(conftest)."""
 
 import time
 
 import sqlalchemy as sa
 
 from solum_db_manage import lock
-from tests.conftest import galera_engine
-from tests.test_lock_lease import (  # noqa: F401 (no_run_left: a fixture)
+from tests.helpers import (
     HEAD,
     KILO,
-    Blocker,
     Run,
     after,
     applied,
+    blocked_upgrade,
     cut,
     forge_lease,
-    no_run_left,
+    galera_engine,
     session_lock_connection,
-    wait_until_blocked,
 )
 
 
@@ -49,11 +48,7 @@ def test_a_holder_on_node_1_whose_lock_connection_is_killed_keeps_its_lock(
     node1, node2, node3 = galera_db
     assert solum("upgrade", KILO, url=node1).code == 0
     server = node_engine(node1)
-    blocker = Blocker(node1)
-    try:
-        first = Run(tmp_path, node1, empty_config, "upgrade", "head",
-                    "--ddl-lock-timeout", "120")
-        wait_until_blocked(server, first)
+    with blocked_upgrade(tmp_path, node1, empty_config, server) as first:
         lock_connection = session_lock_connection(server)
         assert lock_connection is not None
         cut(server, lock_connection)
@@ -62,8 +57,6 @@ def test_a_holder_on_node_1_whose_lock_connection_is_killed_keeps_its_lock(
         for run in others:
             run.wait_for_err("Waiting for the migration lock")
         time.sleep(1.5)
-    finally:
-        blocker.release()
     code, _, err = first.finish()
     assert code == 0, err
     assert applied(err) == after(KILO), err

@@ -24,118 +24,105 @@ import time
 
 import pytest
 
-from solum_db_manage import releases
-from tests import dbutil, test_bad_input
-from tests.test_bad_input import (
+from tests import dbutil
+from tests.helpers import (
+    HEAD,
+    KILO,
     LOCK_WAIT,
     NOISE,
     RUNNING,
     SIGINT_FROM,
-    _disposing,
-    _lines_of,
-    _until_blocked,
     assert_clear,
+    assert_exactly_at_recorded,
     assert_failed,
+    assert_one_error_stream,
+    assert_resumes,
+    assert_stopped_a_few_revisions_in,
+    disposing,
+    drain,
+    ended,
+    environment,
+    error_lines,
+    execute,
+    fill,
+    lines_of,
+    signal_a_waiting_upgrade,
+    small_disk,
+    tool,
+    until_running,
 )
-from tests.test_commands import KILO, assert_no_password, error_lines, execute
-
-HEAD = releases.HEAD
-# The fixture: the database URL with a password, where the backend takes one.
-secret_url = test_bad_input.secret_url
-at_kilo = test_bad_input.at_kilo
-
-
-
-def _environment():
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith("OS_")}
-
-
-def _tool(tmp_path, *args):
-    """The command line of the tool as a process, with an empty config."""
-    config = tmp_path / "empty.conf"
-    config.write_text("")
-    return [sys.executable, "-m", "solum_db_manage", "--config-file",
-            str(config), *args]
-
-
-def _drain(process, lines, seen):
-    while (line := lines.get(timeout=30)) is not None:
-        seen.append(line)
-    return "".join(seen)
-
 
 # --- SIGTERM during an upgrade ---------------------------------------------
 
 TERMINATED = "ERROR: terminated (SIGTERM)"
 
 
-def _assert_terminated(process, stderr, stdout):
-    assert process.returncode == 143, stderr
+def _assert_terminated(code, stderr, stdout):
+    assert code == 143, stderr
     assert stdout == ""
-    assert error_lines(stderr) == [TERMINATED], stderr
-    assert stderr.splitlines()[-1] == TERMINATED
-    assert not NOISE.search(stderr), stderr
-    assert_no_password(stderr)
+    assert assert_one_error_stream(stderr) == TERMINATED
 
 
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def test_sigterm_during_upgrade(backend, secret_url, db_url, engine,
                                 new_db_url, solum, tmp_path):
-    """As test_bad_input.py::test_sigint_during_upgrade, with SIGTERM: the
-    run waits a few revisions in for a lock another session holds; SIGTERM
-    stops it there, exit 143 with one ERROR line; the revision before stays
-    recorded (on PostgreSQL with exactly its schema); ``check`` names the
-    SIGTERM; ``upgrade head`` completes."""
+    """As test_bad_input_interrupted.py::test_sigint_during_upgrade, with
+    SIGTERM: the run waits a few revisions in for a lock another session
+    holds; SIGTERM stops it there, exit 143 with one ERROR line; the
+    revision before stays recorded (on PostgreSQL with exactly its schema);
+    ``check`` names the SIGTERM; ``upgrade head`` completes."""
     assert solum("upgrade", SIGINT_FROM, url=secret_url).code == 0
-    blocker = engine.connect()
-    try:
-        if backend == "postgresql":
-            blocker.exec_driver_sql("LOCK TABLE plan IN SHARE MODE")
-        else:   # a metadata lock, held until the transaction ends
-            blocker.exec_driver_sql("SELECT * FROM plan").all()
-        process = subprocess.Popen(
-            _tool(tmp_path, "--database-connection", secret_url, "upgrade",
-                  "head", "--ddl-lock-timeout", "120"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=_environment())
-        try:
-            lines = _lines_of(process.stderr)
-            seen = _until_blocked(process, lines)
-            assert process.poll() is None
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            took = time.monotonic() - started
-            stdout = process.stdout.read()
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        stderr = _drain(process, lines, seen)
-    finally:
-        blocker.rollback()
-        blocker.close()
-    _assert_terminated(process, stderr, stdout)
+    code, stdout, stderr, took = signal_a_waiting_upgrade(
+        engine, secret_url, tmp_path, signal.SIGTERM)
+    _assert_terminated(code, stderr, stdout)
     assert took < 10, took      # not the 120 s the statement could wait
-    started = RUNNING.findall(stderr)
-    assert len(started) >= 2, stderr
-    interrupted_from = started[-1][0]
-    assert dbutil.version_rows(engine) == [interrupted_from]
-    if backend == "postgresql":
-        reference = new_db_url()
-        assert solum("upgrade", interrupted_from, url=reference).code == 0
-        with _disposing(reference) as other:
-            assert dbutil.snapshot(engine, include_version_table=True) == \
-                dbutil.snapshot(other, include_version_table=True)
-    checked = solum("check", url=secret_url)
-    assert checked.code == 7, checked.out
-    assert "SIGTERM" in checked.out
-    assert solum("upgrade", "head", url=secret_url).code == 0
-    assert solum("check", url=secret_url).code == 0
+    assert_stopped_a_few_revisions_in(backend, engine, stderr, solum,
+                                      new_db_url)
+    assert_resumes(solum, secret_url, "SIGTERM")
 
 
-def test_sigterm_during_upgrade_sqlite(solum, tmp_path):
+@pytest.fixture
+def read_while_walking(solum, tmp_path):
+    """A factory: ``read_while_walking(ddl_lock_timeout)`` is a context
+    in which ``upgrade head`` runs as a process, from SIGINT_FROM, on a
+    SQLite database whose 100,000 plans make each rebuild of plan take a
+    while, and another process (``reader``) has just begun a read
+    transaction once the walk has begun: the revision running commits only
+    when the reader ends (the writer waits up to --ddl-lock-timeout).
+    Yields (path, url, process, reader, lines, seen); the process is
+    killed, the reader closed, when the context ends."""
+    path = tmp_path / "solum.sqlite"
+    url = f"sqlite:///{path}"
+
+    @contextlib.contextmanager
+    def walking(ddl_lock_timeout):
+        assert solum("upgrade", SIGINT_FROM, url=url).code == 0
+        with contextlib.closing(sqlite3.connect(path)) as filling, filling:
+            filling.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                "FROM n WHERE i < 100000) INSERT INTO plan (uuid, name, "
+                "raw_content) SELECT printf('%036d', i), 'plan-' || i, 'x' "
+                "FROM n")
+        process = subprocess.Popen(
+            tool(tmp_path, "--database-connection", url, "upgrade", "head",
+                 "--ddl-lock-timeout", str(ddl_lock_timeout)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=environment())
+        reader = sqlite3.connect(path, isolation_level=None, timeout=60)
+        try:
+            lines = lines_of(process.stderr)
+            seen = until_running(lines)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM alembic_version").fetchall()
+            yield path, url, process, reader, lines, seen
+        finally:
+            reader.close()
+            ended(process)
+
+    return walking
+
+
+def test_sigterm_during_upgrade_sqlite(read_while_walking, solum, tmp_path):
     """SQLite: once the walk has begun, another process opens a read
     transaction, so the revision running commits only when it ends (the
     writer waits for readers, up to --ddl-lock-timeout); SIGTERM comes
@@ -143,30 +130,7 @@ def test_sigterm_during_upgrade_sqlite(solum, tmp_path):
     revision boundary: the database is exactly at a revision the version
     table records, ``check`` names the SIGTERM, ``upgrade head`` completes.
     """
-    path = tmp_path / "solum.sqlite"
-    url = f"sqlite:///{path}"
-    assert solum("upgrade", SIGINT_FROM, url=url).code == 0
-    # Rows that make each rebuild of plan take a while.
-    with contextlib.closing(sqlite3.connect(path)) as filling, filling:
-        filling.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-            "WHERE i < 100000) INSERT INTO plan (uuid, name, raw_content) "
-            "SELECT printf('%036d', i), 'plan-' || i, 'x' FROM n")
-    process = subprocess.Popen(
-        _tool(tmp_path, "--database-connection", url, "upgrade", "head",
-              "--ddl-lock-timeout", "120"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_environment())
-    reader = sqlite3.connect(path, isolation_level=None, timeout=60)
-    try:
-        lines = _lines_of(process.stderr)
-        seen = []
-        while not RUNNING.search("".join(seen)):
-            line = lines.get(timeout=60)
-            assert line is not None, "".join(seen)
-            seen.append(line)
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM alembic_version").fetchall()
+    with read_while_walking(120) as (_, url, process, reader, lines, seen):
         time.sleep(1.5)
         assert process.poll() is None, "".join(seen)
         process.send_signal(signal.SIGTERM)
@@ -174,26 +138,14 @@ def test_sigterm_during_upgrade_sqlite(solum, tmp_path):
         reader.execute("ROLLBACK")
         process.wait(timeout=60)
         stdout = process.stdout.read()
-    finally:
-        reader.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    stderr = _drain(process, lines, seen)
-    _assert_terminated(process, stderr, stdout)
-    with _disposing(url) as engine:
+    stderr = drain(lines, seen)
+    _assert_terminated(process.returncode, stderr, stdout)
+    with disposing(url) as engine:
         recorded = dbutil.version_rows(engine)
         assert recorded and recorded != [HEAD], stderr
-        reference = f"sqlite:///{tmp_path}/reference.sqlite"
-        assert solum("upgrade", recorded[0], url=reference).code == 0
-        with _disposing(reference) as expected:
-            assert dbutil.snapshot(engine, include_version_table=True) == \
-                dbutil.snapshot(expected, include_version_table=True)
-    checked = solum("check", url=url)
-    assert checked.code == 7, checked.out
-    assert "SIGTERM" in checked.out
-    assert solum("upgrade", "head", url=url).code == 0
-    assert solum("check", url=url).code == 0
+        assert_exactly_at_recorded(
+            engine, solum, f"sqlite:///{tmp_path}/reference.sqlite")
+    assert_resumes(solum, url, "SIGTERM")
 
 
 # --- odd alembic_version contents ------------------------------------------
@@ -330,7 +282,7 @@ def test_config_file_that_is_no_file(tmp_path, how):
     naming the file, exit 1, within a few seconds, under a memory limit."""
     (tmp_path / "empty.conf").write_text("")
     options, path, reason = _hostile_config(tmp_path, how)
-    env = _environment()
+    env = environment()
     env["HOME"] = str(tmp_path)
 
     def limited():
@@ -357,7 +309,7 @@ def test_config_file_that_is_no_file(tmp_path, how):
 def test_dev_null_as_the_config_file_reads_no_configuration(tmp_path):
     """``--config-file /dev/null`` (the usual way to read no file) is a
     character device too, but reads as empty: it is let through."""
-    env = _environment()
+    env = environment()
     env["HOME"] = str(tmp_path)
     process = subprocess.run(
         [sys.executable, "-m", "solum_db_manage", "--config-file",
@@ -388,9 +340,9 @@ def test_sqlite_writer_holds_the_migration_lock(solum, tmp_path):
         other.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
         process = subprocess.run(
-            _tool(tmp_path, "--database-connection", url, "upgrade",
+            tool(tmp_path, "--database-connection", url, "upgrade",
                   "--lock-timeout", "2"),
-            capture_output=True, text=True, env=_environment(), timeout=60)
+            capture_output=True, text=True, env=environment(), timeout=60)
         took = time.monotonic() - started
         assert process.returncode == 7, process.stderr
         lines = error_lines(process.stderr)
@@ -403,10 +355,10 @@ def test_sqlite_writer_holds_the_migration_lock(solum, tmp_path):
         assert 2 <= took < 12, took
         # Longer than SQLite's default 5 s: the run waits, then completes.
         process = subprocess.Popen(
-            _tool(tmp_path, "--database-connection", url, "upgrade",
+            tool(tmp_path, "--database-connection", url, "upgrade",
                   "--lock-timeout", "60"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=_environment())
+            env=environment())
         try:
             time.sleep(7)
             assert process.poll() is None
@@ -422,46 +374,21 @@ def test_sqlite_writer_holds_the_migration_lock(solum, tmp_path):
     assert solum("check", url=url).code == 0
 
 
-def test_sqlite_reader_outlasts_ddl_lock_timeout(solum, tmp_path):
+def test_sqlite_reader_outlasts_ddl_lock_timeout(read_while_walking, solum,
+                                                 tmp_path):
     """Another process reads (holds a read transaction) while a revision
     commits: the commit waits --ddl-lock-timeout, then the run stops, exit
     1, naming the file and the option; the revision was rolled back whole,
-    the version table records exactly the schema there is."""
-    path = tmp_path / "solum.sqlite"
-    url = f"sqlite:///{path}"
-    assert solum("upgrade", SIGINT_FROM, url=url).code == 0
-    with contextlib.closing(sqlite3.connect(path)) as filling, filling:
-        filling.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-            "WHERE i < 100000) INSERT INTO plan (uuid, name, raw_content) "
-            "SELECT printf('%036d', i), 'plan-' || i, 'x' FROM n")
-    process = subprocess.Popen(
-        _tool(tmp_path, "--database-connection", url, "upgrade", "head",
-              "--ddl-lock-timeout", "2"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_environment())
-    reader = sqlite3.connect(path, isolation_level=None, timeout=60)
-    try:
-        lines = _lines_of(process.stderr)
-        seen = []
-        while not RUNNING.search("".join(seen)):
-            line = lines.get(timeout=60)
-            assert line is not None, "".join(seen)
-            seen.append(line)
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM alembic_version").fetchall()
+    the version table records exactly the schema there is.
+    """
+    with read_while_walking(2) as (path, url, process, reader, lines, seen):
         # Past --ddl-lock-timeout, before the run's last write: the
         # migration lock records the failure.
         time.sleep(4)
         reader.execute("ROLLBACK")
         process.wait(timeout=30)
         stdout = process.stdout.read()
-    finally:
-        reader.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    stderr = _drain(process, lines, seen)
+    stderr = drain(lines, seen)
     assert process.returncode == 1, stderr
     assert stdout == ""
     errors = error_lines(stderr)
@@ -470,17 +397,10 @@ def test_sqlite_reader_outlasts_ddl_lock_timeout(solum, tmp_path):
         f"ERROR: another process has a transaction open on the SQLite "
         f"database {path} "), errors[0]
     assert "waited 2 s for it (--ddl-lock-timeout)" in errors[0]
-    with _disposing(url) as engine:
-        recorded = dbutil.version_rows(engine)
-        reference = f"sqlite:///{tmp_path}/reference.sqlite"
-        assert solum("upgrade", recorded[0], url=reference).code == 0
-        with _disposing(reference) as expected:
-            assert dbutil.snapshot(engine, include_version_table=True) == \
-                dbutil.snapshot(expected, include_version_table=True)
-    checked = solum("check", url=url)
-    assert checked.code == 7, checked.out
-    assert "--ddl-lock-timeout" in checked.out
-    assert solum("upgrade", "head", url=url).code == 0
+    with disposing(url) as engine:
+        assert_exactly_at_recorded(
+            engine, solum, f"sqlite:///{tmp_path}/reference.sqlite")
+    assert_resumes(solum, url, "--ddl-lock-timeout")
 
 
 # --- a full disk during a table rebuild, SQLite ----------------------------
@@ -499,7 +419,7 @@ def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
     with contextlib.ExitStack() as stack:
         if how == "tmpfs":
             directory = stack.enter_context(
-                test_bad_input._small_disk(tmp_path / "disk"))
+                small_disk(tmp_path / "disk"))
         else:
             directory = tmp_path
         path = directory / "solum.sqlite"
@@ -517,7 +437,7 @@ def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
         limit = None
         filler = None
         if how == "tmpfs":
-            filler = test_bad_input._fill(directory, leave=size // 2)
+            filler = fill(directory, leave=size // 2)
             cause = (f"ERROR: database error: database or disk is full: the "
                      f"filesystem holding the SQLite database {path} is "
                      f"full")
@@ -527,7 +447,7 @@ def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
                      f"limit of this process (ulimit -f, RLIMIT_FSIZE) is "
                      f"{limit} bytes, too small for the SQLite database "
                      f"{path} or its journal")
-        with _disposing(url) as engine:
+        with disposing(url) as engine:
             before = state(engine)
 
         def limited():
@@ -535,8 +455,8 @@ def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
         process = subprocess.run(
-            _tool(tmp_path, "--database-connection", url, "upgrade", "head"),
-            capture_output=True, text=True, env=_environment(), timeout=120,
+            tool(tmp_path, "--database-connection", url, "upgrade", "head"),
+            capture_output=True, text=True, env=environment(), timeout=120,
             preexec_fn=limited)
         assert process.returncode == 1, process.stderr
         lines = error_lines(process.stderr)
@@ -548,7 +468,7 @@ def test_full_disk_during_a_table_rebuild(how, solum, tmp_path):
                                                        REBUILDS)
         if filler is not None:
             filler.unlink()
-        with _disposing(url) as engine:
+        with disposing(url) as engine:
             assert state(engine) == before
         assert solum("check", url=url).code == 7
         assert solum("upgrade", "head", url=url).code == 0

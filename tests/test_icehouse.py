@@ -10,10 +10,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from solum_db_manage import migration, releases
+from solum_db_manage import migration
 from tests import dbutil, legacy
-
-HEAD = releases.HEAD
+from tests.helpers import (
+    HEAD,
+    comparable,
+    run_ok,
+)
 
 # Columns the chain renames after 498adc6185ae: {table: {old: new}}.
 RENAMED = {"image": {"state": "status"}}
@@ -40,12 +43,6 @@ def open_engine():
         engine.dispose()
 
 
-def run_ok(solum, *args, url):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.err)
-    return result
-
-
 def all_rows(engine):
     return {table: dbutil.rows(engine, table)
             for table in sorted(sa.inspect(engine).get_table_names())
@@ -57,17 +54,6 @@ def repair_commands(text):
     listed = text.split("To repair, run: ", 1)[1].splitlines()[0]
     return [step.replace("solum-db-manage ", "", 1)
             for step in listed.split("; then ")]
-
-
-def comparable(snapshot, ordered):
-    """The snapshot, with column order dropped unless ``ordered``."""
-    if ordered:
-        return snapshot
-    return {
-        table: dict(schema, columns=sorted(
-            schema["columns"], key=lambda column: column["name"]))
-        for table, schema in snapshot.items()
-    }
 
 
 def version_pk(engine):

@@ -19,9 +19,11 @@ import sqlalchemy as sa
 
 from solum_db_manage import lock
 from tests import dbutil
+from tests.helpers import (
+    HEAD,
+    KILO,
+)
 
-HEAD = "a271b35952be"
-KILO = "1393c21ea82c"
 RUNS = 8
 
 

@@ -12,7 +12,6 @@ the command that clears it (``unlock``).
 """
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -25,157 +24,28 @@ import sqlalchemy as sa
 
 from solum_db_manage import lock, migration
 from tests import dbutil
-from tests.conftest import SERVER_URLS
-
-HEAD = "a271b35952be"
-KILO = "1393c21ea82c"
-# The second revision after kilo alters table image: a run from kilo
-# applies one revision (40df542e345), then waits for the lock on image.
-BLOCKED_AT = "43df309dbf3f"
-BLOCKED_TABLE = "image"
+from tests.helpers import (
+    BLOCKED_AT,
+    HEAD,
+    KILO,
+    SERVER_URLS,
+    Run,
+    admin_engine,
+    after,
+    applied,
+    blocked_upgrade,
+    cut,
+    forge_lease,
+    session_lock_connection,
+)
 
 servers = pytest.mark.parametrize("backend", ["mysql", "postgresql"])
-
-
-def chain():
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(migration.make_config(None))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
-
-
-def after(revision):
-    revisions = chain()
-    return revisions[revisions.index(revision) + 1:]
-
-
-@pytest.fixture(autouse=True)
-def no_run_left():
-    """A failed test leaves no process of its own behind."""
-    yield
-    while Run.started:
-        process = Run.started.pop()
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-
-
-class Run:
-    """A real solum-db-manage process; stderr goes to a file read live."""
-
-    started = []
-
-    def __init__(self, tmp_path, url, config_file, *args):
-        self.err_path = tmp_path / f"err-{uuid.uuid4().hex[:8]}"
-        self.err_file = open(self.err_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "solum_db_manage", "--config-file",
-             config_file, "--database-connection", url, *args],
-            stdout=subprocess.PIPE, stderr=self.err_file, text=True)
-        Run.started.append(self.process)
-
-    def err_so_far(self):
-        return self.err_path.read_text()
-
-    def wait_for_err(self, text, timeout=60):
-        deadline = time.monotonic() + timeout
-        while text not in self.err_so_far():
-            assert self.process.poll() is None, self.err_so_far()
-            assert time.monotonic() < deadline, self.err_so_far()
-            time.sleep(0.1)
-
-    def finish(self, timeout=300):
-        out, _ = self.process.communicate(timeout=timeout)
-        self.err_file.close()
-        return self.process.returncode, out, self.err_path.read_text()
-
-
-def applied(*errs):
-    return [target for err in errs
-            for target in re.findall(r"Running upgrade \w* -> (\w+)", err)]
-
-
-def admin(url):
-    """An autocommit engine on the test database, as the server's admin."""
-    return sa.create_engine(migration.parse_url(url),
-                            poolclass=sa.pool.NullPool,
-                            isolation_level="AUTOCOMMIT")
-
-
-class Blocker:
-    """Another session holding a lock on a table: its ALTER must wait."""
-
-    def __init__(self, url, table=BLOCKED_TABLE):
-        self.engine = sa.create_engine(migration.parse_url(url),
-                                       poolclass=sa.pool.NullPool)
-        self.connection = self.engine.connect()
-        if self.connection.dialect.name == "mysql":
-            # A read lock: reads go on, a schema change waits (on a Galera
-            # node too, where an open transaction would be aborted).
-            self.connection.exec_driver_sql(f"LOCK TABLES {table} READ")
-        else:
-            self.connection.begin()
-            self.connection.exec_driver_sql(
-                f"SELECT * FROM {table}").fetchall()
-
-    def release(self):
-        if self.connection is None:
-            return
-        if self.connection.dialect.name == "mysql":
-            self.connection.exec_driver_sql("UNLOCK TABLES")
-        else:
-            self.connection.rollback()
-        self.connection.close()
-        self.connection = None
-        self.engine.dispose()
-
-
-def wait_until_blocked(engine, run, timeout=120):
-    """Until a statement of the database waits for a table lock."""
-    if engine.dialect.name == "mysql":
-        query = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                 "WHERE DB = DATABASE() AND STATE LIKE 'Waiting for table%'")
-    else:
-        query = ("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = "
-                 "current_database() AND wait_event_type = 'Lock'")
-    deadline = time.monotonic() + timeout
-    with engine.connect() as connection:
-        while not connection.execute(sa.text(query)).scalar():
-            assert run.process.poll() is None, run.err_so_far()
-            assert time.monotonic() < deadline, run.err_so_far()
-            time.sleep(0.2)
 
 
 def lease_row(engine):
     with engine.connect() as connection:
         return connection.execute(sa.text(
             f"SELECT * FROM {lock.LOCK_TABLE} WHERE id = 1")).one()._mapping
-
-
-def session_lock_connection(engine):
-    """The server connection that holds the session lock (GET_LOCK,
-    pg_advisory_lock): the lock's own, idle while the migration runs."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "mysql":
-            return connection.exec_driver_sql(
-                "SELECT IS_USED_LOCK(CONCAT('solum_db_manage.', DATABASE()))"
-            ).scalar()
-        return connection.exec_driver_sql(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND "
-            "classid = 20509 AND objid = 3507 AND granted AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = "
-            "current_database())").scalar()
-
-
-def cut(engine, connection_id):
-    """End one server connection, as an idle cut or an admin would."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "mysql":
-            connection.exec_driver_sql(f"KILL {int(connection_id)}")
-        else:
-            assert connection.execute(
-                sa.text("SELECT pg_terminate_backend(:pid)"),
-                {"pid": connection_id}).scalar()
 
 
 def short_idle_timeout_url(url, engine, roles):
@@ -214,8 +84,8 @@ def roles(db_url):
     yield made
     if not made:
         return
-    engine = admin(db_url)
-    server = admin(SERVER_URLS["postgresql"])
+    engine = admin_engine(db_url)
+    server = admin_engine(SERVER_URLS["postgresql"])
     try:
         for role in made:
             with engine.connect() as connection:
@@ -239,15 +109,12 @@ def test_a_holder_whose_lock_connection_is_cut_keeps_its_lock(
     and ran the same revisions as the first: one of them failed.
     """
     assert solum("upgrade", KILO, url=db_url).code == 0
-    server = admin(db_url)
+    server = admin_engine(db_url)
     url = db_url
     if how == "idle_timeout":
         url = short_idle_timeout_url(db_url, server, roles)
-    blocker = Blocker(db_url)
-    try:
-        first = Run(tmp_path, url, empty_config, "upgrade", "head",
-                    "--ddl-lock-timeout", "120")
-        wait_until_blocked(server, first)
+    with blocked_upgrade(tmp_path, url, empty_config, server,
+                         blocked_url=db_url) as first:
         lock_connection = session_lock_connection(server)
         assert lock_connection is not None
         if how == "kill":
@@ -262,8 +129,6 @@ def test_a_holder_whose_lock_connection_is_cut_keeps_its_lock(
         assert checked.out.startswith("A migration is running: 'upgrade "
                                       "head'"), checked.out
         time.sleep(1.5)
-    finally:
-        blocker.release()
     first_code, _, first_err = first.finish()
     second_code, second_out, second_err = second.finish()
     assert first_code == 0, first_err
@@ -289,12 +154,8 @@ def test_a_run_that_lost_its_lock_stops_before_its_next_revision(
     first run ends the revision in progress and stops: exit 7, one ERROR
     line. The run that took over completes the work."""
     assert solum("upgrade", KILO, url=db_url).code == 0
-    server = admin(db_url)
-    blocker = Blocker(db_url)
-    try:
-        first = Run(tmp_path, db_url, empty_config, "upgrade", "head",
-                    "--ddl-lock-timeout", "120")
-        wait_until_blocked(server, first)
+    server = admin_engine(db_url)
+    with blocked_upgrade(tmp_path, db_url, empty_config, server) as first:
         with server.connect() as connection:
             # What a run on another node does once the lease expired.
             taken = connection.execute(sa.text(
@@ -303,8 +164,6 @@ def test_a_run_that_lost_its_lock_stops_before_its_next_revision(
                 f"expires_at = 0 WHERE id = 1 AND token IS NOT NULL"),
                 {"token": str(uuid.uuid4())}).rowcount
         assert taken == 1
-    finally:
-        blocker.release()
     code, out, err = first.finish()
     assert code == 7, err
     lines = err.splitlines()
@@ -325,20 +184,6 @@ def test_a_run_that_lost_its_lock_stops_before_its_next_revision(
     assert dbutil.version_rows(engine) == [HEAD]
     assert solum("check", url=db_url).code == 0
     server.dispose()
-
-
-def forge_lease(engine, expires_in, node="gone-node:3306"):
-    """A lease row of a run on a node that no longer exists."""
-    with engine.begin() as connection:
-        now = int(time.time())
-        connection.execute(sa.text(
-            f"UPDATE {lock.LOCK_TABLE} SET token = :token, host = 'ctl9', "
-            f"pid = 4242, command = 'upgrade head', node = :node, "
-            f"acquired_at = :now, expires_at = :expires, lease = 120, "
-            f"renewed_at = :now, connections = NULL, state = 'running' "
-            f"WHERE id = 1"),
-            {"token": str(uuid.uuid4()), "node": node, "now": now,
-             "expires": now + expires_in})
 
 
 @servers

@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import releases
 from tests import dbutil
+from tests.helpers import (
+    HEAD,
+    JUNO,
+    KILO,
+)
 
-KILO = releases.resolve("kilo")
-JUNO = releases.resolve("juno")
 SCRIPT = str(Path(sys.executable).with_name("solum-db-manage"))
 # oslo.log's default format: "DATE TIME PID LEVEL LOGGER [-] TEXT".
 LOG_LINE = re.compile(
@@ -141,7 +143,7 @@ def test_debug_on_the_fresh_install_fast_path(backend, db_url, solum):
     assert "Fresh install: 0 of the head tables exist" in debug
     assert "Plan:" not in debug
     assert texts(result.err, "INFO")[-1].startswith(
-        f"Created the head schema {releases.HEAD} directly")
+        f"Created the head schema {HEAD} directly")
 
 
 # --- one level word, lists one item per line ---------------------------------
@@ -222,7 +224,7 @@ def test_data_loss_warnings_go_through_the_logger(backend, db_url, engine,
     assert ("downgrade 43df309dbf3f narrows image.base_image_id to 36 "
             "characters: 1 row holds a longer value that will be cut"
             ) in listed
-    assert dbutil.version_rows(engine) == [releases.HEAD]
+    assert dbutil.version_rows(engine) == [HEAD]
 
 
 # --- where the log goes ------------------------------------------------------

@@ -5,372 +5,27 @@ database is now at (on MySQL exactly, column order and foreign key names
 included; elsewhere its projection), alembic_version must hold exactly that
 revision, and every row inserted so far must still be there with its
 values, except where a step exists to change them: renamed and dropped
-columns, dropped tables, and the trigger move of 5583c6e70156.
+columns, dropped tables, and the trigger move of 5583c6e70156 (the rows'
+bookkeeping: tests/rows_spec.py).
+
+What each revision that moves or reshapes data must do is said revision by
+revision, as ironic's walk does: ``_pre_upgrade_<rev>`` seeds the rows it
+acts on, ``_check_<rev>`` asserts the rows and columns it leaves,
+``_post_downgrade_<rev>`` what its downgrade leaves
+(``test_each_revision_does_what_it_must``).
 """
 
-import collections
-import datetime
-import re
-import uuid
-
+import pytest
 import sqlalchemy as sa
 
 from solum_db_manage import migration
 from tests import dbutil, schema_spec
+from tests.helpers import insert
+from tests.rows_spec import MOVE_TRIGGERS, TRIGGER_VALUES, Ledger, check
 
 REVISIONS = schema_spec.REVISIONS
-MOVE_TRIGGERS = "5583c6e70156"
-TRIGGER_VALUES = ("trigger_id", "trust_id", "username")
-
-PROJECT = "5e3a2b1c9d8f4e7a8b6c5d4e3f2a1b0c"
-USER = "0f1e2d3c4b5a49688776655443322110"
-_DATETIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?")
-
-
-def _uuid(*parts):
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(map(str, parts))))
-
-
-def _when(step, minute=0):
-    start = datetime.datetime(2014, 4, 17, 9, 30)
-    moment = start + datetime.timedelta(days=30 * step, minutes=minute)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-# --- comparing schemas -------------------------------------------------------
-
-
-def schema_differences(expected, actual, dialect):
-    """Human-readable differences between two snapshots."""
-    found = []
-    for table in sorted(expected.keys() - actual.keys()):
-        found.append(f"table {table} is missing")
-    for table in sorted(actual.keys() - expected.keys()):
-        found.append(f"table {table} should not exist")
-    for table in sorted(expected.keys() & actual.keys()):
-        want, got = expected[table], actual[table]
-        want_columns = {c["name"]: c for c in want["columns"]}
-        got_columns = {c["name"]: c for c in got["columns"]}
-        for name in sorted(want_columns.keys() - got_columns.keys()):
-            found.append(f"{table}.{name} is missing")
-        for name in sorted(got_columns.keys() - want_columns.keys()):
-            found.append(f"{table}.{name} should not exist "
-                         f"({got_columns[name]['type']})")
-        for name in sorted(want_columns.keys() & got_columns.keys()):
-            for key, value in want_columns[name].items():
-                if got_columns[name].get(key) != value:
-                    found.append(
-                        f"{table}.{name} {key}: expected {value!r}, "
-                        f"got {got_columns[name].get(key)!r}")
-        want_order = [c["name"] for c in want["columns"]]
-        got_order = [c["name"] for c in got["columns"]]
-        if (dialect == "mysql" and set(want_order) == set(got_order)
-                and want_order != got_order):
-            found.append(f"{table} column order: expected {want_order}, "
-                         f"got {got_order}")
-        for key in ("primary_key", "foreign_keys", "unique", "indexes"):
-            if want[key] != got[key]:
-                found.append(f"{table} {key}: expected {want[key]}, "
-                             f"got {got[key]}")
-    return found
-
-
-# --- the rows ----------------------------------------------------------------
-
-
-def _row_values(table, n, step):
-    """Realistic values for every column the table ever had."""
-    common = {"uuid": _uuid(table, n), "created_at": _when(step),
-              "updated_at": _when(step, 5), "project_id": PROJECT,
-              "user_id": USER}
-    values = {
-        "sensor": {"name": f"cpu-{n}", "sensor_type": "int",
-                   "value": str(40 + n), "timestamp": _when(step, 1),
-                   "description": "CPU load of the web tier",
-                   "documentation": "http://docs.example.com/sensors",
-                   "target_resource": f"http://example.com/assemblies/{n}"},
-        "operation": {"name": f"scale-{n}",
-                      "description": "Scale the web tier",
-                      "tags": "['ops']",
-                      "documentation": "Adds one web server.",
-                      "target_resource": f"http://example.com/a/{n}"},
-        "image": {"name": f"nodeus-{n}", "description": "Node.js example",
-                  "source_uri": "https://github.com/example/nodeus.git",
-                  "tags": "['web']", "state": "READY", "status": "READY",
-                  "base_image_id": _uuid("base-image", n),
-                  "created_image_id": _uuid("glance", n),
-                  "image_format": "docker", "source_format": "heroku",
-                  "artifact_type": "application",
-                  "external_ref": f"http://swift.example.com/du/{n}",
-                  "docker_image_name": f"tenant-nodeus-{n}"},
-        "extension": {"description": "Adds a Ruby language pack",
-                      "name": f"ruby-{n}", "version": "1.0",
-                      "documentation": "http://docs.example.com/ext"},
-        "service": {"name": f"mysql-{n}", "description": "MySQL database",
-                    "service_type": "language_pack", "read_only": 0,
-                    "tags": "['db']"},
-        "plan": {"raw_content": (f"name: plan-{n}\nversion: 1\n"
-                                 "artifacts:\n- name: web\n"
-                                 "  language_pack: python\n"),
-                 "description": f"Plan {n} of the walk",
-                 "name": f"plan-{n}",
-                 "deploy_keys_uri": f"swift://keys/plan-{n}"},
-        "assembly": {"name": f"assembly-{n}",
-                     "description": "Web application",
-                     "tags": "['web']", "status": "READY",
-                     "application_uri": f"http://10.0.0.{n}:5000",
-                     "workflow": "- unittest\n- build\n- deploy\n",
-                     "image_id": n},
-        "component": {"name": f"web-{n}", "component_type": "heat_stack",
-                      "description": "Web server", "tags": "['web']",
-                      "resource_uri": f"http://heat.example.com/s/{n}",
-                      "heat_stack_id": _uuid("heat", n)},
-        "pipeline": {"name": f"pipe-{n}", "description": "Build and deploy",
-                     "tags": "['ci']", "workbook_name": "build_deploy",
-                     "trigger_id": _uuid("pipeline-trigger", n),
-                     "trust_id": f"trust-pipeline-{n}"},
-        "execution": {},
-        "infrastructure_stack": {"name": f"infra-{n}",
-                                 "description": "Build farm",
-                                 "tags": "['infra']",
-                                 "image_id": _uuid("infra-image", n),
-                                 "heat_stack_id": _uuid("infra-heat", n)},
-        "userlogs": {"assembly_uuid": _uuid("assembly", n),
-                     "resource_uuid": _uuid("assembly", n),
-                     "location": f"http://swift.example.com/logs/{n}.log",
-                     "strategy": "swift",
-                     "strategy_info": '{"container": "solum_logs"}',
-                     "resource_type": "assembly"},
-        "parameter": {"user_defined_params": "db_host: 10.0.0.5\n",
-                      "sys_defined_params": f"image_id: img-{n}\n"},
-        "app": {"id": _uuid("app", n), "deleted": False,
-                "languagepack": "python", "stack_id": _uuid("stack", n),
-                "name": f"app-{n}", "description": "Example application",
-                "ports": "- 80\n",
-                "source": ("repository: https://github.com/example/app\n"
-                           "revision: master\n"),
-                "workflow_config": "test_cmd: ./unit_tests.sh\n",
-                "trigger_uuid": _uuid("app-trigger", n),
-                "trigger_actions": "- unittest\n- build\n- deploy\n",
-                "trust_id": f"trust-app-{n}", "trust_user": "alice",
-                "app_url": f"http://10.0.1.{n}:80",
-                "status": "DEPLOYMENT_COMPLETE",
-                "raw_content": f"name: app-{n}\nlanguagepack: python\n",
-                "scale_config": '{"target": 2}'},
-        "workflow": {"id": _uuid("workflow", n), "deleted": False,
-                     "app_id": _uuid("app", n), "wf_id": n,
-                     "source": "repository: https://github.com/example/a\n",
-                     "config": "run_cmd: python app.py\n",
-                     "actions": "- build\n- deploy\n",
-                     "status": "DEPLOYED", "assembly": n,
-                     "result": "success"},
-    }[table]
-    return {**common, **values}
-
-
-class Ledger:
-    """The rows the walk inserted, as the database should hold them now."""
-
-    def __init__(self):
-        self.revision = None
-        self.tables = {}  # table -> {id: {column: value}}
-        self._ids = collections.Counter()
-        # Assemblies that held a trigger as their plan's highest-id
-        # assembly when the trigger moved to the plan: what they held.
-        self.trigger_holders = {}
-
-    def columns(self, table):
-        return schema_spec.SCHEMAS[self.revision][table].names()
-
-    # Moving between revisions.
-
-    def upgraded(self, revision):
-        moved = None
-        if revision == MOVE_TRIGGERS:
-            moved = self._triggers_to_plans()
-        self._reshape(revision, schema_spec.renames(revision))
-        if moved:
-            for plan_id, values in moved.items():
-                self.tables["plan"][plan_id].update(values)
-
-    def downgraded(self, revision):
-        moved = None
-        if revision == MOVE_TRIGGERS:
-            moved = self._triggers_to_assemblies()
-        renames = {table: {new: old for old, new in names.items()}
-                   for table, names in schema_spec.renames(revision).items()}
-        self._reshape(schema_spec.below(revision), renames)
-        if moved:
-            assemblies = self.tables["assembly"]
-            for assembly_id, values in moved.items():
-                assembly = assemblies[assembly_id]
-                assembly["trigger_id"] = values["trigger_id"]
-                assembly["trust_id"] = values["trust_id"]
-                if assembly["username"] is None:
-                    assembly["username"] = values["username"]
-
-    def _reshape(self, revision, renames):
-        self.revision = revision
-        schema = schema_spec.SCHEMAS[revision]
-        for table in list(self.tables):
-            if table not in schema:
-                del self.tables[table]
-                continue
-            names = renames.get(table, {})
-            columns = schema[table].names()
-            for key, row in self.tables[table].items():
-                row = {names.get(name, name): value
-                       for name, value in row.items()}
-                self.tables[table][key] = {name: row.get(name)
-                                           for name in columns}
-
-    def _triggers_to_plans(self):
-        """Each plan gets the values of its newest assembly with a trigger."""
-        assemblies = self.tables["assembly"]
-        moved, newest = {}, {}
-        for assembly_id in sorted(assemblies):
-            assembly = assemblies[assembly_id]
-            newest[assembly["plan_id"]] = assembly_id
-            if assembly["trigger_id"] is not None:
-                moved[assembly["plan_id"]] = {
-                    key: assembly[key] for key in TRIGGER_VALUES}
-        self.trigger_holders = {
-            assembly_id: {key: assemblies[assembly_id][key]
-                          for key in TRIGGER_VALUES}
-            for assembly_id in newest.values()
-            if assemblies[assembly_id]["trigger_id"] is not None}
-        return moved
-
-    def _triggers_to_assemblies(self):
-        """Each plan's values go to its highest-id assembly."""
-        newest = {}
-        for assembly_id in sorted(self.tables["assembly"]):
-            newest[self.tables["assembly"][assembly_id]["plan_id"]] = (
-                assembly_id)
-        plans = self.tables["plan"]
-        return {assembly_id: {key: plans[plan_id][key]
-                              for key in TRIGGER_VALUES}
-                for plan_id, assembly_id in newest.items()}
-
-    # Inserting.
-
-    def insert(self, engine, step):
-        """Insert rows into every table of the current revision."""
-        schema = schema_spec.SCHEMAS[self.revision]
-        before_move = "trigger_id" in self.columns("assembly")
-        with engine.begin() as connection:
-            def add(table, **values):
-                return self._insert(connection, table, step, values)
-
-            if before_move:
-                # The newest assembly holds the newest trigger.
-                plan = add("plan")
-                first = add("assembly", plan_id=plan,
-                            **self._trigger("a", step, 1))
-                last = add("assembly", plan_id=plan,
-                           **self._trigger("a", step, 2))
-            else:
-                plan = add("plan", **self._trigger("p", step, 1))
-                first = add("assembly", plan_id=plan, username="bob")
-                # Every other step the newest assembly has no username:
-                # moving back down gives it the plan's.
-                last = add("assembly", plan_id=plan,
-                           username=None if step % 2 else "erin")
-            parent = add("component", assembly_id=first)
-            add("component", assembly_id=last, parent_component_id=parent)
-            if self.revision == "icehouse":
-                add("plan")  # a plan without assemblies
-                lone = add("plan")  # its only assembly has no trigger
-                add("assembly", plan_id=lone, trigger_id=None)
-            if self.revision == schema_spec.below(MOVE_TRIGGERS):
-                # The newest assembly without a trigger: the plan gets
-                # the older one's; moving back gives them to the newest.
-                plan = add("plan")
-                add("assembly", plan_id=plan, username="carol",
-                    **self._trigger("x", step, 1, username=False))
-                add("assembly", plan_id=plan, trigger_id=None,
-                    trust_id=None, username=None)
-            if "pipeline" in schema:
-                pipeline = add("pipeline", plan_id=plan)
-                add("execution", pipeline_id=pipeline)
-            if "parameter" in schema:
-                add("parameter", plan_id=plan)
-            for table in sorted(schema):
-                if table not in ("plan", "assembly", "component",
-                                 "pipeline", "execution", "parameter"):
-                    add(table)
-
-    def _trigger(self, kind, step, n, username=True):
-        values = {"trigger_id": _uuid("trigger", kind, step, n),
-                  "trust_id": f"trust-{kind}-{step}-{n}"}
-        if username:
-            values["username"] = f"user-{kind}-{step}-{n}"
-        return values
-
-    def _insert(self, connection, table, step, overrides):
-        self._ids[table] += 1
-        n = self._ids[table]
-        columns = self.columns(table)
-        values = {"id": n, **_row_values(table, n, step), **overrides}
-        row = {name: values.get(name) for name in columns}
-        present = [name for name in columns if row[name] is not None]
-        quote = connection.dialect.identifier_preparer.quote
-        connection.execute(sa.text(
-            f"INSERT INTO {quote(table)} "
-            f"({', '.join(quote(name) for name in present)}) "
-            f"VALUES ({', '.join(':' + name for name in present)})"),
-            {name: row[name] for name in present})
-        self.tables.setdefault(table, {})[row["id"]] = row
-        return row["id"]
-
-
-def _normal(value):
-    if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and _DATETIME.fullmatch(value):
-        return value[:19]  # SQLite hands datetimes back as text
-    return value
-
-
-def row_differences(engine, ledger, tables):
-    """Rows that are not what the ledger says they should be."""
-    found = []
-    for table, expected in sorted(ledger.tables.items()):
-        if table not in tables:
-            continue  # already reported as a missing table
-        actual = {row["id"]: row for row in dbutil.rows(engine, table)}
-        for key in sorted(expected.keys() - actual.keys()):
-            found.append(f"{table} row {key} is gone")
-        for key in sorted(actual.keys() - expected.keys()):
-            found.append(f"{table} row {key} should not exist")
-        for key in sorted(expected.keys() & actual.keys()):
-            for name, value in expected[key].items():
-                if name not in actual[key]:
-                    continue  # already reported as a missing column
-                got = actual[key][name]
-                if _normal(got) != _normal(value):
-                    found.append(f"{table} row {key} {name}: expected "
-                                 f"{value!r}, got {got!r}")
-    return found
-
 
 # --- the walk ----------------------------------------------------------------
-
-
-def _check(engine, ledger, step_name, backend):
-    """Everything that must hold after a step; a list of what does not."""
-    revision = ledger.revision
-    problems = []
-    versions = dbutil.version_rows(engine)
-    if versions != ([revision] if revision else []):
-        problems.append(f"alembic_version holds {versions}")
-    actual = dbutil.snapshot(engine)
-    problems += schema_differences(
-        schema_spec.expected(revision, backend), actual, backend)
-    problems += row_differences(engine, ledger, actual)
-    return [(step_name, problem) for problem in problems]
 
 
 def _check_triggers_returned(engine, ledger, step_name):
@@ -391,14 +46,14 @@ def test_walk_up_and_down_matches_spec_and_keeps_rows(backend, db_url,
                                                        engine):
     config = migration.make_config(db_url)
     ledger = Ledger()
-    problems = _check(engine, ledger, "at base", backend)
+    problems = check(engine, ledger, "at base", backend)
 
     for step, revision in enumerate(REVISIONS):
         migration.upgrade(config, revision)
         ledger.upgraded(revision)
-        problems += _check(engine, ledger, f"upgrade to {revision}", backend)
+        problems += check(engine, ledger, f"upgrade to {revision}", backend)
         ledger.insert(engine, step)
-        problems += _check(
+        problems += check(
             engine, ledger, f"rows inserted at {revision}", backend)
 
     for revision in reversed(REVISIONS):
@@ -407,7 +62,7 @@ def test_walk_up_and_down_matches_spec_and_keeps_rows(backend, db_url,
         migration.downgrade(config, target or "base", force=True)
         ledger.downgraded(revision)
         step_name = f"downgrade {revision} -> {target or 'base'}"
-        problems += _check(engine, ledger, step_name, backend)
+        problems += check(engine, ledger, step_name, backend)
         if revision == MOVE_TRIGGERS:
             problems += _check_triggers_returned(engine, ledger, step_name)
 
@@ -429,3 +84,261 @@ def _report(problems, limit=80):
     if len(lines) > limit:
         lines[limit:] = [f"... and {len(lines) - limit} more"]
     return "\n".join(lines)
+
+
+# --- what each revision must do ------------------------------------------
+#
+# As ironic's walk: before the chain reaches a revision,
+# ``_pre_upgrade_<rev>(engine)`` seeds the rows it acts on and returns
+# what it seeded; once it is applied, ``_check_<rev>(engine, seeded)``
+# asserts the rows and columns it must leave; once it is undone on the way
+# back down, ``_post_downgrade_<rev>(engine, seeded)`` asserts what its
+# downgrade must leave.
+
+
+def _columns(engine, table):
+    """{column name: reflected column} of the table, as it is now."""
+    return {column["name"]: column
+            for column in sa.inspect(engine).get_columns(table)}
+
+
+def _row(engine, table, key):
+    return next(row for row in dbutil.rows(engine, table)
+                if row["id"] == key)
+
+
+# 176c26131889: userlogs.assembly_uuid is renamed resource_uuid (still
+# VARCHAR(36) NOT NULL, its values kept); resource_type is added, empty.
+
+def _pre_upgrade_176c26131889(engine):
+    key = insert(engine, "userlogs", assembly_uuid=ASSEMBLY_UUID)
+    return {"userlogs": key}
+
+
+def _check_176c26131889(engine, seeded):
+    columns = _columns(engine, "userlogs")
+    assert "assembly_uuid" not in columns
+    assert columns["resource_uuid"]["nullable"] is False
+    assert columns["resource_uuid"]["type"].length == 36
+    assert columns["resource_type"]["nullable"] is True
+    assert columns["resource_type"]["type"].length == 36
+    row = _row(engine, "userlogs", seeded["userlogs"])
+    assert (row["resource_uuid"], row["resource_type"]) == (ASSEMBLY_UUID,
+                                                            None)
+
+
+def _post_downgrade_176c26131889(engine, seeded):
+    columns = _columns(engine, "userlogs")
+    assert {"resource_uuid", "resource_type"}.isdisjoint(columns)
+    assert columns["assembly_uuid"]["nullable"] is False
+    row = _row(engine, "userlogs", seeded["userlogs"])
+    assert row["assembly_uuid"] == ASSEMBLY_UUID
+
+
+# 1f57763d7871: image.state is renamed status and is VARCHAR(36) on every
+# backend (the original widened it on MySQL only), values kept; the
+# downgrade gives state back as VARCHAR(12).
+
+def _pre_upgrade_1f57763d7871(engine):
+    assert _columns(engine, "image")["state"]["type"].length == 12
+    return {"image": insert(engine, "image", state="READY")}
+
+
+def _check_1f57763d7871(engine, seeded):
+    columns = _columns(engine, "image")
+    assert "state" not in columns
+    assert columns["status"]["type"].length == 36
+    assert _row(engine, "image", seeded["image"])["status"] == "READY"
+
+
+def _post_downgrade_1f57763d7871(engine, seeded):
+    columns = _columns(engine, "image")
+    assert "status" not in columns
+    assert columns["state"]["type"].length == 12
+    assert _row(engine, "image", seeded["image"])["state"] == "READY"
+
+
+# 5583c6e70156: the triggers move from assembly to plan. Each plan gets
+# trigger_id, trust_id and username of its newest assembly (highest id)
+# that holds a trigger; a plan without one gets none; assembly loses
+# trigger_id and trust_id and keeps its username. The downgrade gives
+# each plan's trigger_id and trust_id to its newest assembly, and its
+# username where that assembly has none.
+
+def _trigger(n):
+    return {"trigger_id": f"trigger-{n}", "trust_id": f"trust-{n}",
+            "username": f"user-{n}"}
+
+
+NO_TRIGGER = {"trigger_id": None, "trust_id": None, "username": None}
+
+
+def _pre_upgrade_5583c6e70156(engine):
+    plans = {name: insert(engine, "plan", name=name)
+             for name in ("two-triggers", "newest-without", "no-assembly",
+                          "never-triggered")}
+
+    def assembly(plan, values):
+        return insert(engine, "assembly", plan_id=plans[plan], **values)
+
+    return {"plans": plans, "assemblies": {
+        "older": assembly("two-triggers", _trigger(1)),
+        "newer": assembly("two-triggers", _trigger(2)),
+        "holder": assembly("newest-without", _trigger(3)),
+        "newest": assembly("newest-without", NO_TRIGGER),
+        "untriggered": assembly("never-triggered",
+                                {**NO_TRIGGER, "username": "dave"}),
+    }}
+
+
+def _triggers(engine, table, key):
+    row = _row(engine, table, key)
+    return {name: row[name] for name in TRIGGER_VALUES}
+
+
+def _check_5583c6e70156(engine, seeded):
+    assert {"trigger_id", "trust_id"}.isdisjoint(
+        _columns(engine, "assembly"))
+    columns = _columns(engine, "plan")
+    assert [columns[name]["type"].length for name in TRIGGER_VALUES] == [
+        36, 255, 256]
+    plans = seeded["plans"]
+    assert _triggers(engine, "plan", plans["two-triggers"]) == _trigger(2)
+    assert _triggers(engine, "plan", plans["newest-without"]) == _trigger(3)
+    assert _triggers(engine, "plan", plans["no-assembly"]) == NO_TRIGGER
+    assert _triggers(engine, "plan", plans["never-triggered"]) == NO_TRIGGER
+    usernames = {name: _row(engine, "assembly", key)["username"]
+                 for name, key in seeded["assemblies"].items()}
+    assert usernames == {"older": "user-1", "newer": "user-2",
+                         "holder": "user-3", "newest": None,
+                         "untriggered": "dave"}
+
+
+def _post_downgrade_5583c6e70156(engine, seeded):
+    assert {"trigger_id", "trust_id", "username"}.isdisjoint(
+        _columns(engine, "plan"))
+    got = {name: _triggers(engine, "assembly", key)
+           for name, key in seeded["assemblies"].items()}
+    assert got == {
+        "older": {**NO_TRIGGER, "username": "user-1"},
+        "newer": _trigger(2),
+        "holder": {**NO_TRIGGER, "username": "user-3"},
+        # The plan's trigger, and its username: this one had none.
+        "newest": _trigger(3),
+        "untriggered": {**NO_TRIGGER, "username": "dave"},
+    }
+
+
+# 43df309dbf3f: image.base_image_id widens from VARCHAR(36) to
+# VARCHAR(100), values kept; the downgrade narrows it back.
+
+def _pre_upgrade_43df309dbf3f(engine):
+    assert _columns(engine, "image")["base_image_id"]["type"].length == 36
+    return {"image": insert(engine, "image", base_image_id=BASE_IMAGE_36)}
+
+
+def _check_43df309dbf3f(engine, seeded):
+    assert _columns(engine, "image")["base_image_id"]["type"].length == 100
+    assert _row(engine, "image", seeded["image"])["base_image_id"] == \
+        BASE_IMAGE_36
+    # 100 characters fit now (the row goes again: the downgrade would
+    # have to cut it).
+    key = insert(engine, "image", base_image_id=BASE_IMAGE_100)
+    assert _row(engine, "image", key)["base_image_id"] == BASE_IMAGE_100
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM image WHERE id = :id"),
+                           {"id": key})
+
+
+def _post_downgrade_43df309dbf3f(engine, seeded):
+    assert _columns(engine, "image")["base_image_id"]["type"].length == 36
+    assert _row(engine, "image", seeded["image"])["base_image_id"] == \
+        BASE_IMAGE_36
+
+
+# e5f2e8af3b8: workflow gets the unique constraint app_id_wf_id over
+# (app_id, wf_id): the rows there stay, a second (app_id, wf_id) is
+# refused; the downgrade drops it, and the duplicate goes in.
+
+def _pre_upgrade_e5f2e8af3b8(engine):
+    with engine.begin() as connection:
+        for key, wf_id in (("wf-1", 1), ("wf-2", 2)):
+            connection.execute(sa.text(
+                "INSERT INTO workflow (id, deleted, app_id, wf_id) "
+                "VALUES (:id, false, 'app-1', :wf_id)"),
+                {"id": key, "wf_id": wf_id})
+    return {"workflows": ["wf-1", "wf-2"]}
+
+
+def _insert_duplicate_workflow(engine):
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO workflow (id, deleted, app_id, wf_id) "
+            "VALUES ('wf-dup', false, 'app-1', 1)"))
+
+
+def _unique_over_app_and_wf_id(engine):
+    inspector = sa.inspect(engine)
+    return sorted(
+        {constraint["name"] for constraint in
+         inspector.get_unique_constraints("workflow")
+         if constraint["column_names"] == ["app_id", "wf_id"]}
+        | {index["name"] for index in inspector.get_indexes("workflow")
+           if index["unique"] and index["column_names"] == ["app_id",
+                                                            "wf_id"]})
+
+
+def _check_e5f2e8af3b8(engine, seeded):
+    assert _unique_over_app_and_wf_id(engine) == ["app_id_wf_id"]
+    assert [row["id"] for row in dbutil.rows(engine, "workflow")] == \
+        seeded["workflows"]
+    with pytest.raises(sa.exc.IntegrityError):
+        _insert_duplicate_workflow(engine)
+
+
+def _post_downgrade_e5f2e8af3b8(engine, seeded):
+    assert _unique_over_app_and_wf_id(engine) == []
+    _insert_duplicate_workflow(engine)
+    assert [row["id"] for row in dbutil.rows(engine, "workflow")] == [
+        *seeded["workflows"], "wf-dup"]
+
+
+ASSEMBLY_UUID = "7d3f1e2a-3b4c-4d5e-8f60-718293a4b5c6"
+BASE_IMAGE_36 = "f" * 36
+BASE_IMAGE_100 = "registry.example.com/solum/" + "b" * 73
+# The revisions that move or reshape data: each has its hooks above.
+RESHAPING = ("176c26131889", "1f57763d7871", "5583c6e70156",
+             "43df309dbf3f", "e5f2e8af3b8")
+
+
+def _hook(kind, revision):
+    return globals().get(f"_{kind}_{revision}")
+
+
+def test_each_revision_that_reshapes_data_has_its_checks():
+    for revision in RESHAPING:
+        assert revision in REVISIONS
+        for kind in ("pre_upgrade", "check", "post_downgrade"):
+            assert _hook(kind, revision) is not None, (kind, revision)
+
+
+def test_each_revision_does_what_it_must(backend, db_url, engine):
+    """Up the chain one revision at a time, then back down to base: each
+    revision's hooks (above) seed before it and check after it."""
+    config = migration.make_config(db_url)
+    seeded = {}
+    for revision in REVISIONS:
+        if _hook("pre_upgrade", revision):
+            seeded[revision] = _hook("pre_upgrade", revision)(engine)
+        migration.upgrade(config, revision)
+        assert dbutil.version_rows(engine) == [revision]
+        if _hook("check", revision):
+            _hook("check", revision)(engine, seeded[revision])
+    assert set(seeded) == set(RESHAPING)
+    for revision in reversed(REVISIONS):
+        # The rows fill columns some steps drop: a loss to accept.
+        migration.downgrade(config, schema_spec.below(revision) or "base",
+                            force=True)
+        if _hook("post_downgrade", revision):
+            _hook("post_downgrade", revision)(engine, seeded[revision])
+    assert dbutil.version_rows(engine) == []

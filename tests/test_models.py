@@ -24,7 +24,9 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from solum_db_manage import diagnose, migration, models, tables, types
-from tests import conftest
+from tests.helpers import (
+    provision,
+)
 
 
 def upgrade_head(db_url):
@@ -87,7 +89,7 @@ def test_models_match_the_migrated_head(db_url, engine):
 
 def test_models_match_the_migrated_head_of_a_utf8_mysql_database(tmp_path):
     """utf8 (3-byte) as well as utf8mb4: TEXT(65535) is MEDIUMTEXT in both."""
-    with conftest.provision("mysql", tmp_path, mysql_charset="utf8") as url:
+    with provision("mysql", tmp_path, mysql_charset="utf8") as url:
         upgrade_head(url)
         engine = migration.create_engine(url)
         try:

@@ -11,30 +11,20 @@ import sys
 import pytest
 from sqlalchemy.engine import make_url
 
-from solum_db_manage import migration, releases
+from solum_db_manage import migration
 from tests import dbutil
-
-HEAD = releases.HEAD
-KILO = "1393c21ea82c"
-JUNO = "438cd6d1c655"
+from tests.helpers import (
+    HEAD,
+    JUNO,
+    KILO,
+    assert_one_error,
+)
 
 # Nothing listens on port 1: a connection attempt would fail loudly.
 UNREACHABLE = {
     "mysql": "mysql+pymysql://solum:secret@127.0.0.1:1/solum",
     "postgresql": "postgresql+psycopg://solum:secret@127.0.0.1:1/solum",
 }
-
-
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
-
-
-def assert_one_error(result):
-    assert result.code == 1, result.err
-    assert len(error_lines(result.err)) == 1, result.err
-    assert "Traceback" not in result.err
-    assert result.out == ""
-    return error_lines(result.err)[0]
 
 
 def apply_script(url, sql):

@@ -25,10 +25,14 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration, releases
-from tests import conftest, dbutil, original_forms, schema_spec
+from solum_db_manage import migration
+from tests import dbutil, original_forms, schema_spec
+from tests.helpers import (
+    HEAD,
+    provision,
+    run_ok,
+)
 
-HEAD = releases.HEAD
 CHARSETS = ("latin1", "utf8", "utf8mb4")
 
 
@@ -78,15 +82,9 @@ def databases(tmp_path):
 
     with contextlib.ExitStack() as stack:
         def make(backend, charset=None):
-            return stack.enter_context(conftest.provision(
+            return stack.enter_context(provision(
                 backend, tmp_path, mysql_charset=charset or "utf8mb4"))
         yield make
-
-
-def run_ok(solum, *args, url):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.out, result.err)
-    return result
 
 
 def _engine_of(url):

@@ -11,9 +11,13 @@ import pytest
 
 from solum_db_manage import migration, releases
 from tests import dbutil
-
-HEAD = "a271b35952be"
-JUNO, KILO, LIBERTY = "438cd6d1c655", "1393c21ea82c", "e5f2e8af3b8"
+from tests.helpers import (
+    HEAD,
+    JUNO,
+    KILO,
+    LIBERTY,
+    run_ok,
+)
 
 # The chain, base to head: the new root, then section 1's 22 revisions.
 CHAIN = (
@@ -31,12 +35,6 @@ LATER = ("mitaka", "newton", "ocata", "pike", "queens", "rocky", "stein",
 
 SHOWN = {"icehouse": "icehouse", JUNO: "juno", KILO: "kilo",
          LIBERTY: "liberty", HEAD: "mitaka ... 2023.2"}
-
-
-def run_ok(solum, *args, url=None):
-    result = solum(*args, url=url)
-    assert result.code == 0, (args, result.err)
-    return result
 
 
 def version_line(revision):

@@ -27,20 +27,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from solum_db_manage import migration, releases
-from tests import dbutil, test_commands
+from solum_db_manage import migration
+from tests import dbutil
+from tests.helpers import (
+    HEAD,
+    error_lines,
+    new_scripts,
+)
 
-HEAD = releases.HEAD
 REPO = Path(__file__).resolve().parent.parent
 # A server nobody listens on: the refusal comes before any connection.
 UNREACHABLE = "mysql+pymysql://solum:s3cret-pass@127.0.0.1:1/solum"
-
-script_copy = test_commands.script_copy
-new_scripts = test_commands.new_scripts
-
-
-def error_lines(err):
-    return [line for line in err.splitlines() if line.startswith("ERROR:")]
 
 
 def last_error(code, err, expected_code=1):

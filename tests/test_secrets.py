@@ -34,9 +34,12 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from solum_db_manage import cli, errors, migration, output
-from tests.conftest import SERVER_URLS, provision
+from tests.helpers import (
+    KILO,
+    SERVER_URLS,
+    provision,
+)
 
-KILO = "1393c21ea82c"
 RUN = 6                     # no run of this many password characters
 HOSTILE = "@:/%#?& "
 MYSQL, POSTGRESQL = "mysql", "postgresql"

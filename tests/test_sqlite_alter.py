@@ -26,9 +26,12 @@ from sqlalchemy import event
 
 from solum_db_manage import migration
 from solum_db_manage.alembic_migrations import helpers
-from tests import dbutil, schema_spec
-from tests import test_crash_recovery as crash
-from tests import test_migrations_walk as walk
+from tests import dbutil, rows_spec, schema_spec
+from tests.helpers import (
+    revisions_of,
+    run_cli,
+    run_killed,
+)
 
 REVISIONS = schema_spec.REVISIONS
 # Before RENAME COLUMN (3.25.0): every change is a rebuild.
@@ -150,7 +153,7 @@ class Database:
         self.url = f"sqlite:///{path}"
         self.engine = sa.create_engine(self.url)
         self.config = migration.make_config(self.url)
-        self.ledger = walk.Ledger()
+        self.ledger = rows_spec.Ledger()
         self.rebuild_only = rebuild_only
         self.rebuilt = {}  # (direction, revision) -> tables
         self.in_place = {}  # (direction, revision) -> tables
@@ -186,8 +189,10 @@ def _compare(native, batch, step_name):
                         f"{step_name}: {what} of {table}: in place "
                         f"{ours.get(table)!r}, rebuilt {theirs.get(table)!r}")
     for database in (native, batch):
-        problems += [f"{step_name}: {problem}" for _, problem in walk._check(
-            database.engine, database.ledger, step_name, "sqlite")]
+        problems += [f"{step_name}: {problem}"
+                     for _, problem in rows_spec.check(
+                         database.engine, database.ledger, step_name,
+                         "sqlite")]
     if integrity(native.engine) != ["ok"]:
         problems.append(f"{step_name}: integrity_check "
                         f"{integrity(native.engine)}")
@@ -406,7 +411,7 @@ def test_a_kill_inside_a_revision_that_alters_in_place_leaves_the_one_before(
     before = schema_spec.below(revision)
     template = tmp_path / "template.sqlite"
     migration.upgrade(migration.make_config(f"sqlite:///{template}"), before)
-    ledger = walk.Ledger()
+    ledger = rows_spec.Ledger()
     for step in REVISIONS[:REVISIONS.index(before) + 1]:
         ledger.upgraded(step)
     engine = sa.create_engine(f"sqlite:///{template}")
@@ -421,13 +426,13 @@ def test_a_kill_inside_a_revision_that_alters_in_place_leaves_the_one_before(
         url = f"sqlite:///{path}"
         argv = ["--config-file", empty_config, "--database-connection", url,
                 "upgrade", revision]
-        return url, crash.run_killed(argv, kill_after, tmp_path / name)
+        return url, run_killed(argv, kill_after, tmp_path / name)
 
     def state(url, rows):
         engine = sa.create_engine(url)
         try:
             return (dbutil.version_rows(engine), dbutil.snapshot(engine),
-                    walk.row_differences(engine, rows, rows.tables))
+                    rows_spec.row_differences(engine, rows, rows.tables))
         finally:
             engine.dispose()
 
@@ -436,7 +441,7 @@ def test_a_kill_inside_a_revision_that_alters_in_place_leaves_the_one_before(
     uninterrupted = state(url, after)
     assert uninterrupted[0] == [revision]
     assert uninterrupted[2] == []
-    owners = crash.revisions_of(whole.statements)
+    owners = revisions_of(whole.statements)
     points = [n for n, owner in enumerate(owners, 1) if owner == revision]
     assert any(alter in whole.statements[n - 1] for n in points)
 
@@ -445,7 +450,7 @@ def test_a_kill_inside_a_revision_that_alters_in_place_leaves_the_one_before(
         assert killed.by_sigkill, killed.output
         assert state(url, ledger) == (
             [before], schema_spec.expected(before, "sqlite"), []), n
-        code, err = crash.run_cli(["--config-file", empty_config,
+        code, err = run_cli(["--config-file", empty_config,
                                    "--database-connection", url,
                                    "upgrade", revision])
         assert code == 0, err
