@@ -32,8 +32,7 @@ openstackdocs_repo_name = "openstack/solum"
 openstackdocs_bug_project = "solum"
 openstackdocs_bug_tag = "solum-db-manage"
 openstackdocs_auto_name = False
-# The "last updated" line comes from git where there is one; a build from
-# an unpacked sdist has none and must not fail for it.
+# No PDF build (tox -e docs builds HTML and the man page only).
 openstackdocs_pdf_link = False
 
 master_doc = "index"
