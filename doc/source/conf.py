@@ -32,6 +32,8 @@ openstackdocs_repo_name = "openstack/solum"
 openstackdocs_bug_project = "solum"
 openstackdocs_bug_tag = "solum-db-manage"
 openstackdocs_auto_name = False
+# The version is the package's (__version__), not one pbr derives from git.
+openstackdocs_auto_version = False
 # No PDF build (tox -e docs builds HTML and the man page only).
 openstackdocs_pdf_link = False
 
