@@ -36,6 +36,12 @@ INTERRUPTED = (errors.EXIT_LOCKED, "interrupted")
 
 PROG = "solum-db-manage"
 
+# The version of the layout of ``check --json`` (README, the man page). A
+# key may be added within a format; removing or renaming a key, or giving
+# one another meaning, raises it. Every change is announced in a release
+# note (releasenotes/notes/).
+JSON_FORMAT = 1
+
 LOG = logging.getLogger("solum_db_manage")
 
 
@@ -78,6 +84,7 @@ class Diagnosis:
 
     def as_dict(self):
         return {
+            "format": JSON_FORMAT,
             "status": self.status,
             "state": self.state,
             "message": self.message,

@@ -13,6 +13,26 @@ EXIT_LOCKED = 7      # a migration is running, or was interrupted
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143   # SIGTERM (128 + 15), see signals.py
 
+# oslo.upgradecheck's codes (``<project>-status upgrade check``), for what
+# ``check``'s exit status means before an upgrade: a database behind is
+# what the upgrade is for, one a migration holds or left interrupted is
+# for the upgrade to wait for or complete, and one ``upgrade`` refuses
+# (newer, untracked, not its revision's schema) or that could not be read
+# stops it.
+UPGRADE_CHECK_SUCCESS = 0
+UPGRADE_CHECK_WARNING = 1
+UPGRADE_CHECK_FAILURE = 2
+_UPGRADE_CHECK_CODES = {
+    EXIT_OK: UPGRADE_CHECK_SUCCESS,
+    EXIT_BEHIND: UPGRADE_CHECK_SUCCESS,
+    EXIT_LOCKED: UPGRADE_CHECK_WARNING,
+}
+
+
+def upgrade_check_code(status):
+    """oslo.upgradecheck's code (0, 1, 2) for an exit status of check."""
+    return _UPGRADE_CHECK_CODES.get(status, UPGRADE_CHECK_FAILURE)
+
 
 class SolumDBManageError(Exception):
     """An expected failure: reported as one ``ERROR:`` line, no traceback.

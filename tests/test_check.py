@@ -44,8 +44,8 @@ from tests.helpers import (
 # 112cfe038dd3 adds app.app_url and app.status to what 390c6c4aa97b left.
 BEFORE_APP_URL = "390c6c4aa97b"
 
-KEYS = {"status", "state", "message", "revisions", "releases", "head",
-        "pending", "differences", "matches", "repair", "notes", "lock"}
+KEYS = {"format", "status", "state", "message", "revisions", "releases",
+        "head", "pending", "differences", "matches", "repair", "notes", "lock"}
 
 
 # What a Python repr looks like, which no line of check may hold.
@@ -83,6 +83,8 @@ def check(solum, url):
     assert len(as_json.out.splitlines()) == 1, as_json.out
     found = json.loads(as_json.out)
     assert set(found) == KEYS
+    # Raised only with a release note (README: check --json's format).
+    assert found["format"] == 1
     assert found["status"] == text.code
     assert found["head"] == HEAD
     assert found["releases"] == [releases.describe(r) or None
@@ -179,6 +181,7 @@ def test_current_after_upgrade_head(db_url, engine, solum):
         f"The database is at head {HEAD_NAMED}, and its schema matches "
         f"the models."]
     assert checked.found == {
+        "format": 1,
         "status": 0, "state": "current", "message": checked.lines[0],
         "revisions": [HEAD], "releases": ["mitaka ... 2023.2"],
         "head": HEAD, "pending": [], "differences": [], "matches": None,
@@ -205,6 +208,7 @@ def test_empty_database(db_url, engine, solum):
         "Pending revisions: " + ", ".join(chain()),
         f"To repair, run: {PROG} upgrade head"]
     assert checked.found == {
+        "format": 1,
         "status": 3, "state": "empty", "message": checked.lines[0],
         "revisions": [], "releases": [], "head": HEAD, "pending": chain(),
         "differences": [], "matches": None, "repair": repair, "notes": [],
@@ -227,6 +231,7 @@ def test_behind_after_upgrade_to_a_release_name(db_url, engine, solum):
         "Pending revisions: " + ", ".join(pending),
         f"To repair, run: {PROG} upgrade head"]
     assert checked.found == {
+        "format": 1,
         "status": 3, "state": "behind", "message": checked.lines[0],
         "revisions": [KILO], "releases": ["kilo"], "head": HEAD,
         "pending": pending, "differences": [], "matches": None,
