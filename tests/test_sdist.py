@@ -79,7 +79,7 @@ def test_the_wheel_carries_the_license(built):
 
 @pytest.mark.slow
 def test_the_tests_pass_from_the_unpacked_sdist(built):
-    """The SQLite tier (``-k sqlite``) run from the unpacked sdist, with
+    """The SQLite tier (``-m sqlite``) run from the unpacked sdist, with
     its code imported from there, passes whole: as many tests as this tree
     collects, none failed or in error."""
     top, _, _ = built
@@ -89,7 +89,7 @@ def test_the_tests_pass_from_the_unpacked_sdist(built):
          "import solum_db_manage; print(solum_db_manage.__file__)"],
         cwd=top, env=env, capture_output=True, text=True, check=True)
     assert Path(where.stdout.strip()).is_relative_to(top)
-    tier = ["-k", "sqlite", "--ignore", "tests/test_sdist.py",
+    tier = ["-m", "sqlite", "--ignore", "tests/test_sdist.py",
             "-p", "no:cacheprovider"]
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", *tier],
