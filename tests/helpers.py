@@ -443,20 +443,39 @@ def tool(tmp_path, *args):
             str(config), *args]
 
 
+def nobody_prefix(env=None):
+    """The command prefix that runs this interpreter as user nobody.
+
+    Skips where nobody cannot: no setpriv (util-linux), or an interpreter
+    under a home only root may enter (pyenv's in /root), a fact of the
+    machine, not of the tool. Where the kernel falls back on the system's
+    python3.11 (a venv on pyenv's 3.11), nobody runs the tool if that
+    interpreter finds the venv's packages; tox's virtualenvs it does not.
+    """
+    if not shutil.which("setpriv"):
+        pytest.skip("running the tool as nobody needs setpriv (util-linux)")
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              sys.executable]
+    probe = subprocess.run([*prefix, "-c", "import solum_db_manage"],
+                           capture_output=True, text=True, env=env,
+                           cwd="/")
+    if probe.returncode != 0:
+        pytest.skip(f"user nobody cannot run {sys.executable}: "
+                    f"{probe.stderr.strip()}")
+    return prefix
+
+
 def run_tool(args, as_nobody=False, **options):
     """``python -m solum_db_manage ARGS``, without the OS_* environment.
 
     ``as_nobody`` runs it as user nobody, through setpriv (util-linux).
     """
+    env = environment()
     command = [sys.executable, "-m", "solum_db_manage", *args]
     if as_nobody:
-        if not shutil.which("setpriv"):
-            pytest.skip("running the tool as nobody needs setpriv "
-                        "(util-linux)")
-        command = ["setpriv", "--reuid=65534", "--regid=65534",
-                   "--clear-groups", *command]
+        command = [*nobody_prefix(env), *command[1:]]
     return subprocess.run(command, capture_output=True, text=True,
-                          env=environment(), timeout=300, **options)
+                          env=env, timeout=300, **options)
 
 
 def world_readable_dir():
