@@ -70,13 +70,7 @@ def schema(db_url):
 
 
 def add_drift(db_url):
-    engine = migration.create_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(
-                "ALTER TABLE app ADD COLUMN drifted INTEGER")
-    finally:
-        engine.dispose()
+    dbutil.execute(db_url, "ALTER TABLE app ADD COLUMN drifted INTEGER")
 
 
 def test_the_sample_ini_names_the_packages_migrations():

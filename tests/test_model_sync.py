@@ -20,7 +20,7 @@ from oslo_db.sqlalchemy import test_migrations
 from sqlalchemy.dialects import mysql
 
 from solum_db_manage import lock, migration, models, tables
-from tests import conftest
+from tests import conftest, dbutil
 
 
 class ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
@@ -95,13 +95,7 @@ def test_the_model_sync_test_passes_after_the_chain(db_url):
 def test_the_model_sync_test_finds_real_drift(db_url):
     """The same test fails on a model the migrations do not make."""
     migration.upgrade(migration.make_config(db_url), "head")
-    engine = migration.create_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(
-                "ALTER TABLE app ADD COLUMN drifted INTEGER")
-    finally:
-        engine.dispose()
+    dbutil.execute(db_url, "ALTER TABLE app ADD COLUMN drifted INTEGER")
 
     result = run_sync_test(db_url)
     assert len(result.failures) == 1
@@ -121,12 +115,7 @@ def test_a_database_without_the_lock_table_is_current(db_url, solum):
     """The original Solum never made the lock's table: check and the
     diagnosis still find such a database at head, matching the models."""
     assert solum("upgrade", "head", url=db_url).code == 0
-    engine = migration.create_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE {lock.LOCK_TABLE}")
-    finally:
-        engine.dispose()
+    dbutil.execute(db_url, f"DROP TABLE {lock.LOCK_TABLE}")
     result = solum("check", url=db_url)
     assert result.code == 0, result.out + result.err
     assert "its schema matches the models" in result.out
