@@ -69,6 +69,17 @@ def schema(db_url):
         engine.dispose()
 
 
+def lock_record(db_url):
+    """(command, state) of the lock's last run."""
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            record = lock._read(connection)
+    finally:
+        engine.dispose()
+    return record.command, record.state
+
+
 def add_drift(db_url):
     dbutil.execute(db_url, "ALTER TABLE app ADD COLUMN drifted INTEGER")
 
@@ -104,17 +115,16 @@ def test_plain_alembic_upgrades_to_head_and_reads_it_back(db_url, ini,
 
     # The run held the tool's lock, and the tool finds the database it
     # would have made itself.
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as connection:
-            record = lock._read(connection)
-    finally:
-        engine.dispose()
-    assert (record.command, record.state) == (
-        f"upgrade {chain.HEAD}", lock.DONE)
+    assert lock_record(db_url) == (f"upgrade {chain.HEAD}", lock.DONE)
     result = solum("check", url=db_url)
     assert result.code == 0, result.out + result.err
     assert "its schema matches the models" in result.out
+
+    # Down to no revision at all: under the lock too.
+    downgraded = alembic(ini, "downgrade", "base")
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert versions(db_url) == []
+    assert lock_record(db_url) == ("downgrade base", lock.DONE)
 
 
 def test_alembic_check_lists_drift_and_fails(db_url, ini, solum):

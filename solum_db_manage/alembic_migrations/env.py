@@ -67,9 +67,10 @@ def _url():
 
 
 def _destination():
-    """The revision an upgrade, downgrade or stamp goes to; else None."""
+    """The revision an upgrade, downgrade or stamp goes to ("base" for
+    none); None for a command that changes nothing."""
     try:
-        return context.get_revision_argument()
+        return context.get_revision_argument() or "base"
     except KeyError:   # current, check, revision: no destination
         return None
 
