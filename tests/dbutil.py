@@ -11,8 +11,6 @@ import re
 
 import sqlalchemy as sa
 
-from solum_db_manage import migration
-
 VERSION_TABLE = "alembic_version"
 # The migration lock's table: the tool's own, not part of Solum's schema.
 LOCK_TABLE = "solum_db_manage_lock"
@@ -104,15 +102,3 @@ def rows(engine, table, order_by="id"):
         result = connection.execute(sa.text(
             f"SELECT * FROM {table} ORDER BY {order_by}"))
         return [dict(row._mapping) for row in result]
-
-
-def execute(url, *statements):
-    """Run SQL statements on the database at ``url``, in one transaction,
-    on the tool's engine (MySQL strict mode, SQLite's transactions)."""
-    engine = migration.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            for statement in statements:
-                connection.exec_driver_sql(statement)
-    finally:
-        engine.dispose()

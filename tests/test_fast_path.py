@@ -291,6 +291,16 @@ def build(url):
         engine.dispose()
 
 
+def execute(url, *statements):
+    engine = migration.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
 def assert_same_schema(chain_url, fast_url):
     chain, fast = describe_schema(chain_url), describe_schema(fast_url)
     assert fast.keys() == chain.keys()
@@ -368,7 +378,7 @@ def test_the_comparison_sees_column_order_and_indexes(backend, new_db_url):
     finally:
         engine.dispose()
     build(extra_index)
-    dbutil.execute(extra_index, "CREATE INDEX ix_plan_uuid ON plan (uuid)")
+    execute(extra_index, "CREATE INDEX ix_plan_uuid ON plan (uuid)")
     described = describe_schema(right)
     assert describe_schema(wrong_order) != described
     assert describe_schema(extra_index) != described
@@ -384,8 +394,8 @@ def test_an_empty_version_table_is_reused(backend, new_db_url, solum,
                 "(version_num VARCHAR(32) NOT NULL)",
     }[version_table]
     chain_url, fast_url = new_db_url(), new_db_url()
-    dbutil.execute(chain_url, create)
-    dbutil.execute(fast_url, create)
+    execute(chain_url, create)
+    execute(fast_url, create)
     walk_the_chain(solum, chain_url)
     assert build(fast_url) == HEAD
     assert_same_schema(chain_url, fast_url)
@@ -402,7 +412,7 @@ def test_an_empty_version_table_is_reused(backend, new_db_url, solum,
 ], ids=["a-solum-table", "a-version"])
 def test_a_database_that_is_not_fresh_is_left_alone(backend, db_url,
                                                     statement):
-    dbutil.execute(db_url, *statement.split("; "))
+    execute(db_url, *statement.split("; "))
     before = describe_schema(db_url), version_rows(db_url)
     assert build(db_url) is None
     assert (describe_schema(db_url), version_rows(db_url)) == before
@@ -413,7 +423,7 @@ def test_other_tables_do_not_stop_the_fast_path(backend, new_db_url,
     """The diagnosis calls a database without Solum tables empty."""
     chain_url, fast_url = new_db_url(), new_db_url()
     for url in (chain_url, fast_url):
-        dbutil.execute(url, "CREATE TABLE not_solum (id INTEGER PRIMARY KEY)")
+        execute(url, "CREATE TABLE not_solum (id INTEGER PRIMARY KEY)")
     walk_the_chain(solum, chain_url)
     assert build(fast_url) == HEAD
     assert_same_schema(chain_url, fast_url)

@@ -3,7 +3,7 @@ oslo.db's ``ModelsMigrationsSync``: this package's metadata, a ``db_sync``
 that runs ``upgrade head`` through the tool's in-process commands, and
 nothing filtered.
 
-The engines are ours (conftest.provision: a SQLite file, a database of its
+The engines are ours (helpers.provision: a SQLite file, a database of its
 own on the MariaDB and PostgreSQL servers), not oslo.db's opportunistic
 fixtures: those want the ``openstack_citest`` account and give SQLite as
 an in-memory database, which the tool (connecting by URL) cannot share.
@@ -20,7 +20,7 @@ from oslo_db.sqlalchemy import test_migrations
 from sqlalchemy.dialects import mysql
 
 from solum_db_manage import lock, migration, models, tables
-from tests import conftest, dbutil
+from tests import helpers
 
 
 class ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
@@ -45,27 +45,30 @@ class ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
 
 
 class _OwnDatabase:
-    """A database of the test's own on ``backend`` (conftest.provision)."""
+    """A database of the test's own on ``backend`` (helpers.provision)."""
 
     backend = None
 
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path):
-        with conftest.provision(self.backend, tmp_path) as url:
+        with helpers.provision(self.backend, tmp_path) as url:
             self.url = url
             yield
 
 
+@pytest.mark.sqlite
 class TestModelsMigrationsSyncSQLite(_OwnDatabase, ModelsMigrationsSync,
                                      unittest.TestCase):
     backend = "sqlite"
 
 
+@pytest.mark.mysql
 class TestModelsMigrationsSyncMySQL(_OwnDatabase, ModelsMigrationsSync,
                                     unittest.TestCase):
     backend = "mysql"
 
 
+@pytest.mark.postgresql
 class TestModelsMigrationsSyncPostgreSQL(_OwnDatabase, ModelsMigrationsSync,
                                          unittest.TestCase):
     backend = "postgresql"
@@ -95,7 +98,8 @@ def test_the_model_sync_test_passes_after_the_chain(db_url):
 def test_the_model_sync_test_finds_real_drift(db_url):
     """The same test fails on a model the migrations do not make."""
     migration.upgrade(migration.make_config(db_url), "head")
-    dbutil.execute(db_url, "ALTER TABLE app ADD COLUMN drifted INTEGER")
+    with helpers.disposing(db_url) as engine:
+        helpers.execute(engine, "ALTER TABLE app ADD COLUMN drifted INTEGER")
 
     result = run_sync_test(db_url)
     assert len(result.failures) == 1
@@ -115,7 +119,8 @@ def test_a_database_without_the_lock_table_is_current(db_url, solum):
     """The original Solum never made the lock's table: check and the
     diagnosis still find such a database at head, matching the models."""
     assert solum("upgrade", "head", url=db_url).code == 0
-    dbutil.execute(db_url, f"DROP TABLE {lock.LOCK_TABLE}")
+    with helpers.disposing(db_url) as engine:
+        helpers.execute(engine, f"DROP TABLE {lock.LOCK_TABLE}")
     result = solum("check", url=db_url)
     assert result.code == 0, result.out + result.err
     assert "its schema matches the models" in result.out
@@ -163,6 +168,7 @@ def test_oslo_db_stays_out_of_the_tools_runtime(tmp_path):
 
 
 
+@pytest.mark.unit   # names MySQL, needs no server
 def test_the_fast_path_keeps_the_chains_ddl_where_the_models_differ():
     """On MySQL the models name what utf8/utf8mb4 make of TEXT(65535);
     the fresh-install DDL stays the chain's TEXT(65535), which latin1
