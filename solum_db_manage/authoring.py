@@ -56,6 +56,17 @@ def docstring_text(message):
     return "".join(out)
 
 
+def skip_empty_revision(context, revision, directives):
+    """Write no script when autogenerate finds no difference.
+
+    Given to ``alembic.command.revision`` by the tool's ``revision``, not
+    set in env.py: ``alembic check`` reads the directives this empties.
+    """
+    script = directives[0]
+    if script.upgrade_ops is not None and script.upgrade_ops.is_empty():
+        directives[:] = []
+
+
 def _installed_by(directory):
     """The installed distribution whose RECORD lists a file of directory.
 

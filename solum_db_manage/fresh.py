@@ -52,7 +52,7 @@ def build_head(connection, resume=False):
     that each is whole, see diagnose.py): create only the others.
     """
     existing = set(sa.inspect(connection).get_table_names())
-    made = existing & tables.metadata.tables.keys()
+    made = existing & {table.name for table in tables.solum_tables()}
     LOG.debug("Fresh install: %d of the head tables exist%s", len(made),
               " (resuming)" if resume else "")
     if made and not resume:

@@ -38,11 +38,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from solum_db_manage import errors
+from solum_db_manage import errors, tables
 
 LOG = logging.getLogger("solum_db_manage")
 
-LOCK_TABLE = "solum_db_manage_lock"
+LOCK_TABLE = tables.lock_table.name
 DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal
 _POLL = 0.5             # seconds between two tries
@@ -52,24 +52,8 @@ _KEEP_BUSY = 10.0       # seconds the lock connection may sit idle at most
 # live holder's (clock differences between Galera nodes stay below it).
 _SKEW = 60
 
-_metadata = sa.MetaData()
-_lock_table = sa.Table(
-    LOCK_TABLE, _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("token", sa.String(36)),
-    sa.Column("host", sa.String(255)),
-    sa.Column("pid", sa.Integer),
-    sa.Column("command", sa.String(255)),
-    sa.Column("node", sa.String(255)),
-    sa.Column("acquired_at", sa.BigInteger),
-    sa.Column("expires_at", sa.BigInteger),
-    sa.Column("state", sa.String(16)),
-    sa.Column("detail", sa.String(1024)),
-    # Added since the first release of the table: added to an older one.
-    sa.Column("connections", sa.String(255)),
-    sa.Column("lease", sa.Integer),
-    sa.Column("renewed_at", sa.BigInteger),
-)
+# Declared with the schema, where a model-sync test finds it (tables.py).
+_lock_table = tables.lock_table
 _ADDED_COLUMNS = ("connections", "lease", "renewed_at")
 _UNLOCK = "solum-db-manage unlock"
 

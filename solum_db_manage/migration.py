@@ -920,7 +920,8 @@ def revision(config, message=None, autogenerate=False):
             return
         with connect(config):
             script = command.revision(
-                alembic_config(config), message=message, autogenerate=True)
+                alembic_config(config), message=message, autogenerate=True,
+                process_revision_directives=authoring.skip_empty_revision)
     if not script:
         config.print_stdout("No changes in schema detected.")
 

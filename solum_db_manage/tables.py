@@ -23,6 +23,7 @@ The ORM classes of models.py are mapped onto these very tables.
 import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -34,9 +35,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.schema import CreateColumn, CreateTable
 
-from solum_db_manage.types import JSONEncodedDict, YAMLEncodedDict
+from solum_db_manage.types import (
+    EncodedText,
+    JSONEncodedDict,
+    YAMLEncodedDict,
+    text,
+)
 
 metadata = MetaData()
 
@@ -337,6 +343,39 @@ _LAST_ON_POSTGRESQL = {
 }
 
 
+# The migration lock's table (lock.py): the tool's, not Solum's. Declared
+# in the same metadata because it is in every database ``upgrade head``
+# leaves: a model-sync test (oslo.db's ModelsMigrationsSync) compares the
+# whole database with this metadata. No revision creates it and the fast
+# path does not either (:func:`solum_tables`): the lock does, from this
+# declaration, on first use. The tool's own comparisons leave it out
+# (diagnose.include_object): the original Solum made databases without it.
+lock_table = Table(
+    "solum_db_manage_lock", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("token", String(36)),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("command", String(255)),
+    Column("node", String(255)),
+    Column("acquired_at", BigInteger),
+    Column("expires_at", BigInteger),
+    Column("state", String(16)),
+    Column("detail", String(1024)),
+    # Added since the first release of the table: the lock adds them to
+    # an older one (lock._ADDED_COLUMNS).
+    Column("connections", String(255)),
+    Column("lease", Integer),
+    Column("renewed_at", BigInteger),
+)
+
+
+def solum_tables():
+    """Solum's tables (all but the lock's), in dependency order."""
+    return [table for table in metadata.sorted_tables
+            if table is not lock_table]
+
+
 def column_order(table, dialect_name):
     """The names of a table's columns in the order the chain leaves them."""
     names = [column.name for column in table.columns]
@@ -345,16 +384,29 @@ def column_order(table, dialect_name):
     return [name for name in names if name not in last] + list(last)
 
 
+def _chain_column(column):
+    """CREATE TABLE's part for a YAML/JSON column, with the chain's DDL
+    type TEXT(n) (types.text), which the models may name otherwise on
+    MySQL (what the server makes of it: see types.EncodedText)."""
+    stand_in = Column(column.name, text(column.type.length),
+                      nullable=column.nullable)
+    Table(column.table.name, MetaData(), stand_in)   # to compile
+    return CreateColumn(stand_in)
+
+
 def create_statements(dialect_name):
-    """CREATE TABLE of every table, as ``create_all`` issues them.
+    """CREATE TABLE of every Solum table, as the chain's DDL has them.
 
     In dependency order, unnamed foreign keys inline, each table's columns
     in the dialect's order (:func:`column_order`).
     """
     statements = []
-    for table in metadata.sorted_tables:
+    for table in solum_tables():
         create = CreateTable(table)
-        by_name = {column.element.name: column for column in create.columns}
+        by_name = {column.element.name: (
+            _chain_column(column.element)
+            if isinstance(column.element.type, EncodedText) else column)
+            for column in create.columns}
         create.columns = [by_name[name]
                           for name in column_order(table, dialect_name)]
         statements.append(create)

@@ -1,11 +1,24 @@
 """Alembic environment: online on the connection solum-db-manage opened,
-offline (``--sql``) from the URL alone."""
+offline (``--sql``) from the URL alone.
 
+solum-db-manage hands its connection (and its lock) over through
+``config.attributes``, as Alembic's cookbook shows. Under Alembic's own
+command line (``alembic -c alembic.ini upgrade head``, see
+etc/alembic.ini.sample) there is none: the URL is the ini's
+``sqlalchemy.url``, the session is the tool's (MySQL strict mode, SQLite
+transactional DDL, Galera sync wait), and a run that changes the database
+(upgrade, downgrade, stamp) holds the tool's migration lock. The tool's
+diagnosis, refusals and data-loss review are its commands', not this
+file's: README.rst, "Plain Alembic".
+"""
+
+import contextlib
 import logging
+from logging.config import fileConfig
 
-from alembic import context
+from alembic import context, util
 
-from solum_db_manage import diagnose, tables
+from solum_db_manage import diagnose, errors, lock, migration, tables
 
 config = context.config
 LOG = logging.getLogger("solum_db_manage")
@@ -42,16 +55,29 @@ def _verify_lock_before_each_revision(migration_context):
     migration_context._migrations_fn = checked
 
 
-def _skip_empty_autogenerate(context, revision, directives):
-    """Write no script when autogenerate finds no difference."""
-    script = directives[0]
-    if script.upgrade_ops is not None and script.upgrade_ops.is_empty():
-        directives[:] = []
+def _url():
+    """solum-db-manage's URL, else the ini's ``sqlalchemy.url``."""
+    url = (config.attributes.get("url")
+           or config.get_main_option("sqlalchemy.url"))
+    if not url:
+        raise util.CommandError(
+            "no database URL: set sqlalchemy.url in the ini file (see "
+            "etc/alembic.ini.sample)")
+    return url
+
+
+def _destination():
+    """The revision an upgrade, downgrade or stamp goes to ("base" for
+    none); None for a command that changes nothing."""
+    try:
+        return context.get_revision_argument() or "base"
+    except KeyError:   # current, check, revision: no destination
+        return None
 
 
 def run_migrations_offline():
     context.configure(
-        url=config.attributes["url"],
+        url=_url(),
         target_metadata=tables.metadata,
         literal_binds=True,
         transaction_per_migration=True,
@@ -60,8 +86,7 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-def run_migrations_online():
-    connection = config.attributes["connection"]
+def run_migrations_online(connection):
     context.configure(
         connection=connection,
         target_metadata=tables.metadata,
@@ -73,8 +98,8 @@ def run_migrations_online():
         # migration.create_engine): each revision is all or nothing.
         transactional_ddl=(True if connection.dialect.name == "sqlite"
                            else None),
-        process_revision_directives=_skip_empty_autogenerate,
         include_name=diagnose.include_name,
+        include_object=diagnose.include_object,
         on_version_apply=_after_revision,
     )
     _verify_lock_before_each_revision(context.get_context())
@@ -82,7 +107,47 @@ def run_migrations_online():
         context.run_migrations()
 
 
+def run_under_alembic():
+    """Connect from the ini's URL; lock where the database changes."""
+    url = _url()
+    destination = _destination()
+    engine = migration.create_engine(url)
+    try:
+        with contextlib.ExitStack() as stack:
+            held = None
+            if destination is not None:
+                verb = (config.cmd_opts.cmd[0].__name__
+                        if getattr(config.cmd_opts, "cmd", None)
+                        else "alembic")
+                held = lock.MigrationLock(
+                    url, f"{verb} {destination}",
+                    report=lambda line, level=logging.INFO: LOG.log(
+                        level, "%s", line))
+                stack.enter_context(held.held())
+                config.attributes["lock"] = held
+                stack.callback(config.attributes.pop, "lock", None)
+            connection = stack.enter_context(
+                migration.open_connection(engine))
+            if held is not None:
+                held.register(connection)
+                held.changing = True
+            run_migrations_online(connection)
+            if connection.in_transaction():
+                connection.commit()
+    except errors.SolumDBManageError as error:
+        # Alembic's command line prints a CommandError as one line.
+        raise util.CommandError(str(error)) from None
+    finally:
+        engine.dispose()
+
+
+if ("url" not in config.attributes and config.config_file_name is not None
+        and config.file_config.has_section("loggers")):
+    # Alembic's own command line: the ini's logging, as in its template.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 if context.is_offline_mode():
     run_migrations_offline()
+elif "connection" in config.attributes:
+    run_migrations_online(config.attributes["connection"])
 else:
-    run_migrations_online()
+    run_under_alembic()
