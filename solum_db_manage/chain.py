@@ -302,9 +302,9 @@ def _walked(directory, names):
 
 
 def _scripts_path():
-    from solum_db_manage import migration
+    from solum_db_manage import scripts
 
-    return migration.scripts_path()
+    return scripts.scripts_path()
 
 
 def script_names(directory=None):
@@ -322,10 +322,11 @@ def walk():
     import sqlalchemy as sa
     from alembic import command
 
-    from solum_db_manage import diagnose, migration
+    from solum_db_manage import diagnose, scripts
+    from solum_db_manage.config import make_config
 
-    config = migration.make_config("sqlite://")
-    script = migration.script_directory(config)
+    config = make_config("sqlite://")
+    script = scripts.script_directory(config)
     down = {rev.revision: rev.down_revision
             for rev in script.walk_revisions()}
     if len(script.get_heads()) != 1 or any(

@@ -395,9 +395,9 @@ def plan(config, heads, target, direction):
     The same walk Alembic's own command makes from the recorded heads,
     so "+1", "-2", "base" and partial ids mean what they mean there.
     """
-    from solum_db_manage import migration
+    from solum_db_manage import scripts
 
-    script = migration.script_directory(config)
+    script = scripts.script_directory(config)
     if direction == UPGRADE:
         return steps_of(script._upgrade_revs(target, heads))
     return steps_of(script._downgrade_revs(target, heads))

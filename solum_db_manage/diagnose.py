@@ -15,10 +15,15 @@ import re
 
 import sqlalchemy as sa
 
-from solum_db_manage import chain, errors, forms, lock, releases, types
+from solum_db_manage import chain, db, errors, forms, lock, releases, types
+from solum_db_manage.db import (
+    VERSION_TABLE,
+    CorruptVersionTable,
+    current_heads,
+)
+from solum_db_manage.output import PROG
 
-VERSION_TABLE = "alembic_version"
-_OWN_TABLES = {VERSION_TABLE, lock.LOCK_TABLE}
+_OWN_TABLES = {VERSION_TABLE, db.LOCK_TABLE}
 
 # Exit status and name of each state, in the order check ranks them:
 # the first state found that applies is the one reported.
@@ -34,7 +39,6 @@ ORIGINAL = (errors.EXIT_BEHIND, "original")
 LOCKED = (errors.EXIT_LOCKED, "locked")
 INTERRUPTED = (errors.EXIT_LOCKED, "interrupted")
 
-PROG = "solum-db-manage"
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -395,90 +399,6 @@ def _stopped(status, command):
     """
     return status is not None and (status.record.command or "").startswith(
         command)
-
-
-# More rows than any version table of a one-head chain can hold rightly;
-# reading stops there, so a table stuffed with rows costs no memory.
-_MAX_VERSION_ROWS = 100
-_REVISION_ID = re.compile(r"[A-Za-z0-9_]+")
-
-
-class CorruptVersionTable(errors.SolumDBManageError):
-    """alembic_version holds what no revision id is (see current_heads)."""
-
-    exit_code = errors.EXIT_MISMATCH
-
-    def __init__(self, problems, retype=False):
-        self.problems = problems
-        # The table itself must be made again (no version_num text
-        # column): 'stamp --purge' cannot write a revision id into it.
-        self.retype = retype
-        super().__init__(
-            f"The version table {VERSION_TABLE} is corrupt: "
-            + "; ".join(problems) + ".")
-
-
-def _shown_value(value):
-    text = repr(value)
-    return text if len(text) <= 48 else text[:45] + "..."
-
-
-def _value_problem(value):
-    """What is wrong with one version_num value, or None."""
-    if value is None:
-        return "a row holds NULL"
-    if not isinstance(value, str):
-        return (f"a row holds {_shown_value(value)} (of type "
-                f"{type(value).__name__}), not a revision id")
-    if value == "":
-        return "a row holds '' (an empty string)"
-    stripped = value.strip()
-    if value != stripped:
-        before = len(value) - len(value.lstrip())
-        after = len(value) - len(value.rstrip())
-        return (f"a row holds {_shown_value(stripped)} padded with "
-                f"whitespace ({before} characters before it, {after} "
-                f"after)")
-    if not _REVISION_ID.fullmatch(value) or value.isdigit():
-        return f"a row holds {_shown_value(value)}, not a revision id"
-    return None
-
-
-def current_heads(connection):
-    """The revisions the database records: () when it has no tracking.
-
-    What Alembic's MigrationContext.get_current_heads() reads, without
-    loading Alembic. Raises CorruptVersionTable where a row holds no
-    revision id (NULL, an integer, '', an id padded with spaces) or the
-    table has no text column version_num: such a row is no revision,
-    known or newer, and Alembic would fail on it half-way.
-    """
-    inspector = sa.inspect(connection)
-    if not inspector.has_table(VERSION_TABLE):
-        return ()
-    column = {c["name"]: c for c in inspector.get_columns(VERSION_TABLE)
-              }.get("version_num")
-    if column is None:
-        raise CorruptVersionTable(
-            ["it has no column version_num"], retype=True)
-    text = isinstance(column["type"], sa.String)
-    values = connection.exec_driver_sql(
-        f"SELECT version_num FROM {VERSION_TABLE}").fetchmany(
-            _MAX_VERSION_ROWS + 1)
-    values = [row[0] for row in values]
-    problems = []
-    if len(values) > _MAX_VERSION_ROWS:
-        problems.append(f"it holds more than {_MAX_VERSION_ROWS} rows")
-    for value in values:
-        problem = _value_problem(value)
-        if problem and problem not in problems:
-            problems.append(problem)
-    if not text:
-        problems.append(f"its column version_num is {column['type']}, "
-                        f"not text")
-    if problems:
-        raise CorruptVersionTable(problems[:5], retype=not text)
-    return tuple(values)
 
 
 def corrupt(connection, error):

@@ -16,7 +16,7 @@ import logging
 import sqlalchemy as sa
 
 from solum_db_manage import chain, tables
-from solum_db_manage.diagnose import VERSION_TABLE
+from solum_db_manage.db import VERSION_TABLE
 
 LOG = logging.getLogger("solum_db_manage")
 

@@ -39,10 +39,10 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from solum_db_manage import errors
+from solum_db_manage.db import LOCK_TABLE
 
 LOG = logging.getLogger("solum_db_manage")
 
-LOCK_TABLE = "solum_db_manage_lock"
 DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal
 _POLL = 0.5             # seconds between two tries
@@ -496,11 +496,11 @@ def unlock(url):
     connections still exists, or, held through another Galera node, its
     lease has not expired and lies within its term.
     """
-    from solum_db_manage import migration
+    from solum_db_manage import db
 
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
-        with migration.open_connection(
+        with db.open_connection(
                 engine, isolation_level="AUTOCOMMIT") as connection:
             session = _session(connection)
             record = _read(connection) if session is not None else None
@@ -575,11 +575,11 @@ class MigrationLock:
 
     @contextlib.contextmanager
     def held(self):
-        from solum_db_manage import migration
+        from solum_db_manage import db
 
-        self._engine = migration.create_engine(self.url)
+        self._engine = db.create_engine(self.url)
         try:
-            self._connection = migration.open_connection(
+            self._connection = db.open_connection(
                 self._engine, isolation_level="AUTOCOMMIT")
             self._session = _session(self._connection)
             if self._session is None:
@@ -701,9 +701,9 @@ class MigrationLock:
         try:
             return self._try()
         except exc.DBAPIError as error:
-            from solum_db_manage import migration
+            from solum_db_manage import db
 
-            if not migration.sqlite_busy(error):
+            if not db.sqlite_busy(error):
                 raise
             raise errors.LockTimeout(
                 f"another process has a transaction open on the SQLite "
@@ -793,9 +793,9 @@ class MigrationLock:
                     if _read(self._connection) is None:
                         raise
         except exc.DBAPIError as error:
-            from solum_db_manage import migration
+            from solum_db_manage import db
 
-            if migration.sqlite_busy(error):
+            if db.sqlite_busy(error):
                 raise   # another writer: _try_in_time names it
             raise errors.SolumDBManageError(
                 f"cannot set up the migration lock table {LOCK_TABLE}: "
@@ -837,13 +837,13 @@ class MigrationLock:
         it is free (a waiting run may hold it now: the lease row is what
         keeps the lock ours).
         """
-        from solum_db_manage import migration
+        from solum_db_manage import db
 
         old, self._connection = self._connection, None
         with contextlib.suppress(Exception):
             old.invalidate()
             old.close()
-        self._connection = migration.open_connection(
+        self._connection = db.open_connection(
             self._engine, isolation_level="AUTOCOMMIT")
         self._session.adopt(self._connection)
         self._session_held = self._session.try_acquire()

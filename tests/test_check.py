@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import lock, migration, releases
+from solum_db_manage import db, lock, releases
 from tests import dbutil, legacy
 from tests.helpers import (
     BEFORE_UNIQUE,
@@ -122,7 +122,7 @@ def fresh_head(backend, new_db_url, solum):
     if backend not in _fresh_heads:
         url = new_db_url()
         run_ok(solum, "upgrade", "head", url=url)
-        engine = migration.create_engine(url)
+        engine = db.create_engine(url)
         try:
             _fresh_heads[backend] = (
                 dbutil.snapshot(engine, include_version_table=True),
@@ -661,7 +661,7 @@ def test_failed_run_is_reported_until_an_upgrade_completes(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_check_creates_no_sqlite_file(backend, db_url, solum):
-    path = migration.parse_url(db_url).database
+    path = db.parse_url(db_url).database
     assert not os.path.exists(path)
     result = solum("check", url=db_url)
     assert "Traceback" not in result.err
@@ -689,7 +689,7 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
         assert checked.found["state"] == "empty"
         assert run_ok(solum, "version", url=at_head).out == \
             f"Current DB revision is {HEAD_NAMED}\n"
-    empty_engine = migration.create_engine(empty_url)
+    empty_engine = db.create_engine(empty_url)
     try:
         assert table_names(empty_engine) == set()
     finally:

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from solum_db_manage import diagnose, migration, models, tables, types
+from solum_db_manage import commands, db, diagnose, models, tables, types
+from solum_db_manage.config import make_config
 from tests.helpers import (
     provision,
 )
@@ -33,8 +34,8 @@ def upgrade_head(db_url):
     """Walk the chain to head: to kilo first, since an empty database
     upgraded straight to head is built from these very tables (fresh.py;
     test_fast_path.py proves that schema the chain's)."""
-    migration.upgrade(migration.make_config(db_url), "kilo")
-    migration.upgrade(migration.make_config(db_url), "head")
+    commands.upgrade(make_config(db_url), "kilo")
+    commands.upgrade(make_config(db_url), "head")
 
 
 def differences(engine, metadata):
@@ -91,7 +92,7 @@ def test_models_match_the_migrated_head_of_a_utf8_mysql_database(tmp_path):
     """utf8 (3-byte) as well as utf8mb4: TEXT(65535) is MEDIUMTEXT in both."""
     with provision("mysql", tmp_path, mysql_charset="utf8") as url:
         upgrade_head(url)
-        engine = migration.create_engine(url)
+        engine = db.create_engine(url)
         try:
             assert differences(engine, models.Base.metadata) == []
         finally:
@@ -119,7 +120,7 @@ def test_comparison_sees_a_wrong_model_type(db_url, engine):
 @contextlib.contextmanager
 def versions_unchanged():
     """Fail, and clean up, if anything writes into the package's versions/."""
-    config = migration.make_config(None)
+    config = make_config(None)
     versions = os.path.join(ScriptDirectory.from_config(config).dir,
                             "versions")
 

@@ -70,7 +70,7 @@ def run_migrations_online():
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
         # SQLite rolls DDL back too, once the connection lets it (see
-        # migration.create_engine): each revision is all or nothing.
+        # db.create_engine): each revision is all or nothing.
         transactional_ddl=(True if connection.dialect.name == "sqlite"
                            else None),
         process_revision_directives=_skip_empty_autogenerate,
