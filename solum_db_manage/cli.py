@@ -337,9 +337,9 @@ def _broken_script(error):
     """A migration script that does not load, named; None for others."""
     if "solum_db_manage.commands" not in sys.modules:
         return None
-    from solum_db_manage import authoring, scripts
+    from solum_db_manage import scripts
 
-    return authoring.broken_script(error, scripts.scripts_path())
+    return scripts.broken_script(error, scripts.scripts_path())
 
 
 def _raised_in_alembic_script(error):

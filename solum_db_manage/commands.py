@@ -52,27 +52,23 @@ def version(config):
     with db.connect(config, read_only=True) as connection:
         # The schema is compared (table and column names, from chain.py),
         # not the models: no Alembic.
-        found = diagnose.diagnose(connection, models=False)
-    if found.state == "corrupt":
-        raise errors.SolumDBManageError(" ".join(found.lines()),
-                                        exit_code=found.status)
-    described = []
-    for head in found.recorded:
-        release = releases.describe(head)
-        described.append(f"{head} ({release})" if release else head)
-    config.print_stdout(
-        "Current DB revision is %s", ", ".join(described) or "None")
-    if _misleads(found):
-        for line in found.lines():
+        diagnosis = diagnose.diagnose(connection, models=False)
+    if diagnosis.state == "corrupt":
+        raise errors.SolumDBManageError(" ".join(diagnosis.lines()),
+                                        exit_code=diagnosis.status)
+    config.print_stdout("Current DB revision is %s", ", ".join(
+        pipeline.described(head) for head in diagnosis.recorded) or "None")
+    if _misleads(diagnosis):
+        for line in diagnosis.lines():
             LOG.warning("%s", line)
 
 
-def _misleads(found):
+def _misleads(diagnosis):
     """True where the recorded revision alone does not say the state."""
-    if found.state in ("current", "behind"):
-        return bool(found.differences or found.notes)
-    if found.state == "empty":
-        return found.built is None or bool(found.built)
+    if diagnosis.state in ("current", "behind"):
+        return bool(diagnosis.differences or diagnosis.notes)
+    if diagnosis.state == "empty":
+        return diagnosis.built is None or bool(diagnosis.built)
     return True
 
 
@@ -83,18 +79,18 @@ def check(config, as_json=False):
     from solum_db_manage import diagnose
 
     with db.connect(config, read_only=True) as connection:
-        found = diagnose.diagnose(connection)
+        diagnosis = diagnose.diagnose(connection)
     missing = config.attributes.get("missing_file")
     if missing:
-        found.notes.append(
+        diagnosis.notes.append(
             f"The SQLite file {missing} does not exist (yet); 'upgrade "
             f"head' creates it.")
     if as_json:
-        config.print_stdout(json.dumps(found.as_dict(), sort_keys=True))
+        config.print_stdout(json.dumps(diagnosis.as_dict(), sort_keys=True))
     else:
-        for line in found.lines():
+        for line in diagnosis.lines():
             config.print_stdout(line)
-    return found.status
+    return diagnosis.status
 
 
 def upgrade(config, revision="head", sql=False):
@@ -103,56 +99,15 @@ def upgrade(config, revision="head", sql=False):
     An empty database upgraded to head gets the head schema directly
     (fresh.py) instead of the walk through every revision.
     """
-    from solum_db_manage import diagnose
-
-    pipeline.refuse_pre_squash("upgrade", revision)
-    asked, revision = revision, releases.resolve(revision)
+    refuse_pre_squash("upgrade", revision)
     if sql:
         from alembic import command
 
-        pipeline.check_offline(config)
-        command.upgrade(config, revision, sql=True)
+        _check_offline(config)
+        with scripts.alembic_errors():
+            command.upgrade(config, releases.resolve(revision), sql=True)
         return
-    with pipeline.locked(config, f"upgrade {revision}") as (connection, held):
-        found = diagnose.diagnose(connection, models=False,
-                                  own_lock=held.token,
-                                  previous=held.previous)
-        pipeline.refuse(found, "upgrade")
-        fast = (found.built is not None
-                and revision in diagnose.head_targets(found.head))
-        LOG.debug("Fresh-install fast path: %s", "tried" if fast else
-                  "not taken (not an empty database upgraded to head)")
-        if fast and pipeline.build_head(connection, held, found):
-            return
-        from alembic import command
-
-        from solum_db_manage import dataloss
-
-        older = pipeline.is_past(config, connection, found, revision, 1, asked)
-        if older:
-            connection.rollback()
-            config.print_stdout(older)
-            return
-        normalised = pipeline.normalise(connection, held, found)
-        script = scripts.script_directory(config)
-        steps = script._upgrade_revs(revision, tuple(found.recorded))
-        pipeline.debug_plan("upgrade", revision, steps)
-        dataloss.review(connection, dataloss.steps_of(steps), revision)
-        # Cut values a narrowed column cannot hold, as warned.
-        config.attributes["truncate"] = True
-        # End the transaction the checks' reads began: Alembic commits
-        # each revision on its own only on a connection not in one.
-        connection.rollback()
-        if not steps:
-            if normalised:
-                config.print_stdout(
-                    "Normalised the schema the original Solum left; the "
-                    "database is at %s.", ", ".join(found.recorded))
-            else:
-                pipeline.nothing_to_do(config, connection)
-            return
-        held.changing = True
-        command.upgrade(config, revision)
+    pipeline.run(config, "upgrade", revision)
 
 
 def downgrade(config, revision, sql=False, force=False):
@@ -160,40 +115,16 @@ def downgrade(config, revision, sql=False, force=False):
 
     A downgrade that would lose data is refused unless ``force``.
     """
-    from alembic import command
-
-    from solum_db_manage import dataloss, diagnose
-
     require_revision("downgrade", revision)
-    pipeline.refuse_pre_squash("downgrade", revision)
-    asked, revision = revision, releases.resolve(revision)
+    refuse_pre_squash("downgrade", revision)
     if sql:
-        pipeline.check_offline(config)
-        command.downgrade(config, revision, sql=True)
+        from alembic import command
+
+        _check_offline(config)
+        with scripts.alembic_errors():
+            command.downgrade(config, releases.resolve(revision), sql=True)
         return
-    with pipeline.locked(config, f"downgrade {revision}") as (connection,
-                                                              held):
-        found = diagnose.diagnose(connection, models=False,
-                                  own_lock=held.token,
-                                  previous=held.previous)
-        pipeline.refuse(found, "downgrade")
-        newer = pipeline.is_past(config, connection, found, revision, -1,
-                                 asked)
-        if newer:
-            connection.rollback()
-            raise errors.SolumDBManageError(newer)
-        script = scripts.script_directory(config)
-        steps = script._downgrade_revs(revision, tuple(found.recorded))
-        pipeline.debug_plan("downgrade", revision, steps)
-        dataloss.review(connection, dataloss.steps_of(steps), revision,
-                        force=force)
-        config.attributes["truncate"] = force
-        connection.rollback()
-        if not steps:
-            pipeline.nothing_to_do(config, connection)
-            return
-        held.changing = True
-        command.downgrade(config, revision)
+    pipeline.run(config, "downgrade", revision, force=force)
 
 
 def stamp(config, revision, sql=False, purge=False, force=False):
@@ -203,48 +134,16 @@ def stamp(config, revision, sql=False, purge=False, force=False):
     columns of the revision's schema (it would record more than exists),
     unless ``force``; ``stamp base`` always runs.
     """
-    from alembic import command
-
-    from solum_db_manage import diagnose
-
     require_revision("stamp", revision)
-    pipeline.refuse_pre_squash("stamp", revision)
-    asked, revision = revision, releases.resolve(revision)
+    refuse_pre_squash("stamp", revision)
     if sql:
-        command.stamp(config, revision, sql=True,
-                      purge=purge)
+        from alembic import command
+
+        with scripts.alembic_errors():
+            command.stamp(config, releases.resolve(revision), sql=True,
+                          purge=purge)
         return
-    with pipeline.locked(config, f"stamp {revision}") as (connection, held):
-        script = scripts.script_directory(config)
-        wanted = {rev.revision for rev in script.get_revisions(revision)
-                  if rev is not None}
-        recorded = pipeline.stamp_reads(connection, purge)
-        if not purge:
-            pipeline.refuse_unknown_recorded(connection, recorded, held)
-        if wanted == recorded:
-            connection.rollback()
-            pipeline.nothing_to_do(config, connection)
-            return
-        for wanted_revision in sorted(wanted):
-            refusal = diagnose.stamp_refusal(
-                connection, wanted_revision, sorted(recorded),
-                script.get_current_head())
-            if refusal is None:
-                continue
-            if force:
-                LOG.warning("Stamping anyway (--force): %s",
-                            " ".join(refusal.lines()[:2]))
-                continue
-            connection.rollback()
-            # Before the repair: scripts read the repair off the end.
-            refusal.notes.append(
-                f"'{PROG} stamp --force {asked}' records it anyway.")
-            raise errors.SolumDBManageError(
-                "stamp refused, nothing was changed: "
-                + " ".join(refusal.lines()), exit_code=refusal.status)
-        connection.rollback()
-        held.changing = True
-        command.stamp(config, revision, purge=purge)
+    pipeline.run(config, "stamp", revision, force=force, purge=purge)
 
 
 def revision(config, message=None, autogenerate=False):
@@ -260,7 +159,9 @@ def revision(config, message=None, autogenerate=False):
 
     location = scripts.scripts_path()
     authoring.refuse_unsafe_location(location)
-    with authoring.removing_new_scripts(location):
+    # Outside removing_new_scripts: a new script that does not load is
+    # its to remove and name.
+    with scripts.alembic_errors(), authoring.removing_new_scripts(location):
         if not autogenerate:
             command.revision(config, message=message)
             return
@@ -282,39 +183,78 @@ def current(config, verbose=False):
         try:
             recorded = db.current_heads(connection)
         except db.CorruptVersionTable as error:
-            found = diagnose.corrupt(connection, error)
+            diagnosis = diagnose.corrupt(connection, error)
             raise errors.SolumDBManageError(
-                " ".join(found.lines()), exit_code=found.status) from None
+                " ".join(diagnosis.lines()),
+                exit_code=diagnosis.status) from None
         pipeline.refuse_unknown_recorded(connection, recorded)
-        command.current(config, verbose=verbose)
+        with scripts.alembic_errors():
+            command.current(config, verbose=verbose)
 
 
 def history(config, rev_range=None, verbose=False):
     """List the migration scripts in order."""
     from alembic import command
 
-    pipeline.refuse_pre_squash("history", rev_range)
-    command.history(config,
-                    rev_range=releases.resolve(rev_range), verbose=verbose)
+    refuse_pre_squash("history", rev_range)
+    with scripts.alembic_errors():
+        command.history(config, rev_range=releases.resolve(rev_range),
+                        verbose=verbose)
 
 
 def heads(config, verbose=False):
     """Show the head revision(s) of the scripts."""
     from alembic import command
 
-    command.heads(config, verbose=verbose)
+    with scripts.alembic_errors():
+        command.heads(config, verbose=verbose)
 
 
 def branches(config, verbose=False):
     """Show the branch points of the scripts."""
     from alembic import command
 
-    command.branches(config, verbose=verbose)
+    with scripts.alembic_errors():
+        command.branches(config, verbose=verbose)
 
 
 def show(config, revision):
     """Show one revision."""
     from alembic import command
 
-    pipeline.refuse_pre_squash("show", revision)
-    command.show(config, releases.resolve(revision))
+    refuse_pre_squash("show", revision)
+    with scripts.alembic_errors():
+        command.show(config, releases.resolve(revision))
+
+
+_PRE_SQUASH_INSTEAD = {
+    "upgrade": "'{prog} upgrade head' reaches the newest schema, and "
+               "'{prog} check' says where the database is",
+    "downgrade": "the oldest schema a release had is icehouse: "
+                 "'{prog} downgrade icehouse' ('downgrade base' drops every "
+                 "Solum table)",
+    "stamp": "'{prog} check' names the revision whose schema the database "
+             "holds, and the stamp to run",
+    "show": "'{prog} show {squashed}' shows the revision they became",
+    "history": "'{prog} history -r base:{squashed}' shows the revisions "
+               "they became",
+}
+
+
+def refuse_pre_squash(command, spec):
+    """Name a revision the 2014 squash removed, and what works instead."""
+    squashed = releases.pre_squash(spec)
+    if squashed is None:
+        return
+    instead = _PRE_SQUASH_INSTEAD[command].format(
+        prog=PROG, squashed=releases.SQUASHED_INTO)
+    raise errors.SolumDBManageError(
+        f"{releases.describe_pre_squash(squashed)}; {instead}.")
+
+
+def _check_offline(config):
+    if db.dialect_name(config.attributes["url"]) == "sqlite":
+        raise errors.SolumDBManageError(
+            "--sql cannot render upgrades or downgrades for SQLite: "
+            "several steps rebuild tables, which needs the live schema; "
+            "run the command without --sql")

@@ -419,11 +419,12 @@ def warn(message):
 
 
 def review(connection, steps, target, force=False):
-    """Report what ``steps`` would destroy, before any of them runs.
+    """What ``steps`` would destroy, found before any of them runs.
 
-    Each loss is a warning, and upgrades proceed (deployment automation
-    must keep working); a downgrade step that would lose data raises
-    instead, having changed nothing, unless ``force``. Returns the losses.
+    Upgrades proceed whatever they lose (deployment automation must keep
+    working): the caller warns of each loss (:func:`warn`) as it applies
+    them. A downgrade step that would lose data raises instead, having
+    changed nothing, unless ``force``. Returns the losses.
     """
     from solum_db_manage import errors
 
@@ -439,8 +440,6 @@ def review(connection, steps, target, force=False):
             f"then cut to fit)", details=[
                 f"downgrade to {target} would lose data, so nothing was "
                 f"changed:", *refused])
-    for loss in losses:
-        warn(loss)
     return losses
 
 

@@ -23,6 +23,8 @@ LOG = logging.getLogger("solum_db_manage")
 VERSION_TABLE = "alembic_version"
 # The migration lock's table (lock.py).
 LOCK_TABLE = "solum_db_manage_lock"
+# The tables of the tool's own, in no schema a revision leaves.
+OWN_TABLES = frozenset({VERSION_TABLE, LOCK_TABLE})
 
 
 # Schemes whose default DBAPI we do not ship: use the one we depend on.
@@ -381,3 +383,15 @@ def current_heads(connection):
     if problems:
         raise CorruptVersionTable(problems[:5], retype=not text)
     return tuple(values)
+
+
+def live_fingerprint(connection):
+    """Per table (but our own), the set of its column names."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(connection)
+    return {
+        table: frozenset(c["name"] for c in inspector.get_columns(table))
+        for table in inspector.get_table_names()
+        if table not in OWN_TABLES
+    }

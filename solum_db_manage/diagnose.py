@@ -15,15 +15,24 @@ import re
 
 import sqlalchemy as sa
 
-from solum_db_manage import chain, db, errors, forms, lock, releases, types
+from solum_db_manage import (
+    db,
+    errors,
+    forms,
+    lock,
+    releases,
+    scripts,
+    types,
+)
 from solum_db_manage.db import (
     VERSION_TABLE,
     CorruptVersionTable,
     current_heads,
+    live_fingerprint,
 )
 from solum_db_manage.output import PROG
 
-_OWN_TABLES = {VERSION_TABLE, db.LOCK_TABLE}
+_OWN_TABLES = db.OWN_TABLES
 
 # Exit status and name of each state, in the order check ranks them:
 # the first state found that applies is the one reported.
@@ -109,19 +118,9 @@ def _named(revision):
 
 # --- What the chain leaves at each revision --------------------------------
 
-def live_fingerprint(connection):
-    """Per table (but our own), the set of its column names."""
-    inspector = sa.inspect(connection)
-    return {
-        table: frozenset(c["name"] for c in inspector.get_columns(table))
-        for table in inspector.get_table_names()
-        if table not in _OWN_TABLES
-    }
-
-
 def revision_fingerprints():
     """[(revision, fingerprint)] from the root to head (chain.py)."""
-    return chain.current().fingerprints
+    return scripts.current_chain().fingerprints
 
 
 def _contains(big, small):
@@ -294,7 +293,7 @@ def diagnose(connection, schema=True, models=True, own_lock=None,
     what the lock said of the run before (interrupted or failed), if
     anything.
     """
-    head = chain.current().head
+    head = scripts.current_chain().head
     status = lock.status(connection, ignore=own_lock) or previous
     try:
         recorded = list(current_heads(connection))
@@ -404,7 +403,7 @@ def _stopped(status, command):
 def corrupt(connection, error):
     """The diagnosis of a corrupt version table: what it holds, and the
     revision the schema is at, to record instead."""
-    head = chain.current().head
+    head = scripts.current_chain().head
     found = Diagnosis(CORRUPT, str(error), (), head)
     found.notes.append(
         "No revision can be read from it, so nothing is migrated until a "
@@ -418,7 +417,7 @@ def corrupt(connection, error):
 
 
 def _diagnose_schema(connection, recorded, head, full, models, status):
-    known = set(chain.current().revisions)
+    known = set(scripts.current_chain().revisions)
     tables = set(sa.inspect(connection).get_table_names()) - _OWN_TABLES
     if not recorded:
         return _untracked(connection, tables, head, full, status)
@@ -536,7 +535,7 @@ def stamp_refusal(connection, revision, recorded, head):
     missing, _ = _differences(expected, live)
     if not missing:
         return None
-    known = set(chain.current().revisions)
+    known = set(scripts.current_chain().revisions)
     purge = any(rev not in known for rev in recorded)
     if not set(live) & _solum_tables():
         found = Diagnosis(
@@ -585,7 +584,7 @@ def _original(connection, recorded, head):
     found.forms = differences
     found.differences = [str(d) for d in differences]
     if not at_head:
-        found.pending = chain.current().pending(recorded[0])
+        found.pending = scripts.current_chain().pending(recorded[0])
     found.repair = [f"{PROG} upgrade head"]
     return found
 
@@ -638,7 +637,7 @@ def _behind(recorded, head):
         BEHIND,
         f"The database is at revision {_named(recorded[0])}; head is "
         f"{_named(head)}: upgrade needed.", recorded, head)
-    found.pending = chain.current().pending(recorded[0])
+    found.pending = scripts.current_chain().pending(recorded[0])
     found.repair = [f"{PROG} upgrade head"]
     return found
 
@@ -649,7 +648,7 @@ def _untracked(connection, tables, head, full, status):
         found = Diagnosis(
             EMPTY, "The database holds no Solum table and no version: "
             "'upgrade head' creates the schema.", (), head)
-        found.pending = list(chain.current().revisions)
+        found.pending = list(scripts.current_chain().revisions)
         found.repair = [f"{PROG} upgrade head"]
         found.built = set()
         return found
@@ -661,7 +660,7 @@ def _untracked(connection, tables, head, full, status):
                 "version: its first 'upgrade head', which creates the head "
                 "tables one by one, stopped half-way. 'upgrade head' "
                 "completes it.", (), head)
-            found.pending = list(chain.current().revisions)
+            found.pending = list(scripts.current_chain().revisions)
             found.repair = [f"{PROG} upgrade head"]
             found.built = set(live)
             return found
@@ -671,7 +670,7 @@ def _untracked(connection, tables, head, full, status):
                 EMPTY, f"The database holds part of the {root[0]} schema "
                 f"and no version: its first upgrade stopped half-way. "
                 f"'upgrade head' completes it.", (), head)
-            found.pending = list(chain.current().revisions)
+            found.pending = list(scripts.current_chain().revisions)
             found.repair = [f"{PROG} upgrade head"]
             return found
     found = Diagnosis(

@@ -1,8 +1,15 @@
-"""The guarded change pipeline of ``upgrade``, ``downgrade`` and ``stamp``:
-lock, diagnose, refuse, plan, review, apply.
+"""The guarded change pipeline of ``upgrade``, ``downgrade`` and ``stamp``.
+
+Every run holds the migration lock (lock.py), then reads where the
+database is (diagnose.py), refuses what cannot go well from there, and
+builds a :class:`Plan`: what it will do, decided before anything
+changes (the steps, and what they destroy: dataloss.py); :func:`apply`
+carries it out (as Django's ``migration_plan()`` and ``migrate(plan)``).
+:func:`run` does all of it.
 """
 
 import contextlib
+import dataclasses
 import logging
 
 from solum_db_manage import db, errors, releases, scripts
@@ -10,109 +17,190 @@ from solum_db_manage.output import PROG
 
 LOG = logging.getLogger("solum_db_manage")
 
-
-def _sqlite_file(url):
-    from solum_db_manage import lock
-
-    return lock.sqlite_path(db.parse_url(url).database or "")
+UPGRADE, DOWNGRADE = 1, -1
 
 
-def _masked_by_cleanup(error):
-    """The error a batch operation's cleanup hid, or ``error`` itself.
+@dataclasses.dataclass
+class Plan:
+    """What one run of ``command`` will do, decided before it changes
+    anything."""
 
-    Where a SQLite table rebuild fails (a full disk), Alembic drops its
-    copy ``_alembic_tmp_<table>``, which the failure already rolled back:
-    "no such table" then replaces the real cause.
-    """
-    from sqlalchemy import exc
-
-    statement = (error.statement or "").lstrip().upper()
-    if not (statement.startswith("DROP TABLE")
-            and "_ALEMBIC_TMP_" in statement):
-        return error
-    # SQLAlchemy raises its error from the driver's, which was raised
-    # while the first failure was being handled.
-    for link in _chain(error):
-        if isinstance(link, exc.DBAPIError) and link is not error:
-            return link
-    return error
-
-
-def _chain(error, depth=6):
-    """The exceptions ``error`` was raised from or while handling."""
-    found, todo = [], [error]
-    while todo and len(found) < depth:
-        link = todo.pop(0)
-        for cause in (link.__cause__, link.__context__):
-            if cause is not None and all(cause is not f for f in found):
-                found.append(cause)
-                todo.append(cause)
-    return found
+    command: str        # "upgrade", "downgrade" or "stamp"
+    asked: str          # the revision as given (a release name, "-1"...)
+    target: str         # the revision resolved (releases.resolve)
+    direction: int | None = None    # UPGRADE, DOWNGRADE; None for stamp
+    # The Diagnosis the run began with (upgrade, downgrade).
+    diagnosis: object = None
+    # The revisions the database records, as the plan was made.
+    recorded: tuple = ()
+    # Build the head schema directly (fresh.py), no step looked up: an
+    # empty database upgraded to head.
+    fast_path: bool = False
+    # Turn the original Solum's forms into ours first (forms.py).
+    normalise: bool = False
+    # Alembic's steps in order, and what they destroy (dataloss.Loss,
+    # accepted: warned of as the plan is applied).
+    steps: list = dataclasses.field(default_factory=list)
+    losses: list = dataclasses.field(default_factory=list)
+    # Values a narrowed column cannot hold are cut (config "truncate").
+    truncate: bool = False
+    # Where no step will run: "", or the line that says why where it is
+    # not the usual "Nothing to do: the database is already at ...".
+    nothing: str | None = None
+    purge: bool = False     # stamp --purge
 
 
-def _write_failure(path):
-    """Why writing the SQLite file failed, as far as the process can tell."""
-    import resource
-
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if limit != resource.RLIM_INFINITY:
-        return (f"the file-size limit of this process (ulimit -f, "
-                f"RLIMIT_FSIZE) is {limit} bytes, too small for the SQLite "
-                f"database {path} or its journal")
-    import os
-
-    try:
-        info = os.statvfs(os.path.dirname(os.path.abspath(path)))
-        free = f"; {info.f_bavail * info.f_frsize} bytes are free now"
-    except OSError:
-        free = ""
-    return (f"the filesystem holding the SQLite database {path} is full, or "
-            f"the disk failed (see the system log){free}")
+def run(config, command, revision, force=False, purge=False):
+    """``command`` to ``revision`` (as given), holding the lock."""
+    target = releases.resolve(revision)
+    with locked(config, f"{command} {target}") as (connection, held):
+        plan = make_plan(config, connection, held, command, revision,
+                         force=force, purge=purge)
+        apply(config, connection, held, plan)
 
 
-@contextlib.contextmanager
-def _explaining_sqlite_failures(url, seconds):
-    """Name the real cause of a SQLite migration failure: another process
-    holding the file, a full disk, a file-size limit."""
-    from sqlalchemy import exc
+def make_plan(config, connection, held, command, revision, force=False,
+              purge=False):
+    """The :class:`Plan` of ``command`` to ``revision`` from where the
+    database is; raises, having changed nothing, where the command is
+    refused. Only reads. ``force``: downgrade despite losses, stamp over
+    a schema lacking the revision's tables."""
+    plan = Plan(command, revision, releases.resolve(revision), purge=purge)
+    if command == "stamp":
+        _plan_stamp(config, connection, held, plan, force)
+        return plan
+    from solum_db_manage import diagnose
 
-    try:
-        yield
-    except exc.DBAPIError as raised:
-        if db.parse_url(url).get_backend_name() != "sqlite":
-            raise
-        error = _masked_by_cleanup(raised)
-        code = getattr(error.orig, "sqlite_errorcode", None)
-        if db.sqlite_busy(error):
-            raise errors.SolumDBManageError(
-                f"another process has a transaction open on the SQLite "
-                f"database {_sqlite_file(url)} (a writer, or a reader while "
-                f"a revision commits); a migration "
-                f"statement waited {float(seconds):g} s for it "
-                f"(--ddl-lock-timeout) and did not run: its revision was "
-                f"rolled back whole, revisions finished before it stay "
-                f"applied ('solum-db-manage check' tells where the database "
-                f"is). Run the command again once that process has "
-                f"finished.") from error
-        if code is not None and code & 0xFF in (10, 13):   # IOERR, FULL
-            statement = " ".join((error.statement or "").split())[:200]
-            raise errors.SolumDBManageError(
-                f"database error: {error.orig}: "
-                f"{_write_failure(_sqlite_file(url))}. The revision in "
-                f"progress was rolled back whole; revisions finished before "
-                f"it stay applied. [SQL: {statement}]") from error
-        if error is not raised:
-            raise error from None
-        raise
+    plan.direction = UPGRADE if command == "upgrade" else DOWNGRADE
+    diagnosis = plan.diagnosis = diagnose.diagnose(
+        connection, models=False, own_lock=held.token,
+        previous=held.previous)
+    plan.recorded = tuple(diagnosis.recorded)
+    refuse(diagnosis, command)
+    if command == "upgrade":
+        plan.fast_path = (diagnosis.built is not None and plan.target
+                          in diagnose.head_targets(diagnosis.head))
+        LOG.debug("Fresh-install fast path: %s", "tried" if plan.fast_path
+                  else "not taken (not an empty database upgraded to head)")
+        if plan.fast_path:
+            return plan
+    _plan_steps(config, connection, plan, force)
+    return plan
+
+
+def _plan_steps(config, connection, plan, force=False):
+    """The steps of an upgrade or downgrade, and what they destroy."""
+    from solum_db_manage import dataloss
+
+    command, diagnosis = plan.command, plan.diagnosis
+    past = is_past(config, diagnosis, plan.target, plan.direction, plan.asked)
+    if past and command == "downgrade":
+        connection.rollback()
+        raise errors.SolumDBManageError(past)
+    if past:
+        plan.nothing = past
+        return
+    plan.normalise = command == "upgrade" and bool(diagnosis.forms)
+    script = scripts.script_directory(config)
+    walk = (script._upgrade_revs if command == "upgrade"
+            else script._downgrade_revs)
+    with scripts.alembic_errors():
+        plan.steps = list(walk(plan.target, plan.recorded))
+    LOG.debug("Plan: %s %s walks %d revisions%s", command, plan.target,
+              len(plan.steps), ": " + ", ".join(
+                  step.revision.revision for step in plan.steps)
+              if plan.steps else "")
+    plan.losses = dataloss.review(connection, dataloss.steps_of(plan.steps),
+                                  plan.target, force=force)
+    # Upgrades cut values a narrowed column cannot hold, as warned.
+    plan.truncate = command == "upgrade" or force
+    if not plan.steps:
+        plan.nothing = ""
+
+
+def _plan_stamp(config, connection, held, plan, force):
+    from solum_db_manage import diagnose
+
+    script = scripts.script_directory(config)
+    with scripts.alembic_errors():
+        wanted = {rev.revision for rev in script.get_revisions(plan.target)
+                  if rev is not None}
+        head = script.get_current_head()
+    recorded = stamp_reads(connection, plan.purge)
+    plan.recorded = tuple(sorted(recorded))
+    if not plan.purge:
+        refuse_unknown_recorded(connection, recorded, held)
+    if wanted == recorded:
+        plan.nothing = ""
+        return
+    for wanted_revision in sorted(wanted):
+        refusal = diagnose.stamp_refusal(
+            connection, wanted_revision, sorted(recorded), head)
+        if refusal is None:
+            continue
+        if force:
+            LOG.warning("Stamping anyway (--force): %s",
+                        " ".join(refusal.lines()[:2]))
+            continue
+        connection.rollback()
+        # Before the repair: scripts read the repair off the end.
+        refusal.notes.append(
+            f"'{PROG} stamp --force {plan.asked}' records it anyway.")
+        raise errors.SolumDBManageError(
+            "stamp refused, nothing was changed: "
+            + " ".join(refusal.lines()), exit_code=refusal.status)
+
+
+def apply(config, connection, held, plan):
+    """Carry out ``plan`` (of :func:`make_plan`, on this connection)."""
+    if plan.fast_path:
+        if _build_head(connection, held, plan.diagnosis):
+            return
+        # Not fresh after all, or models not of the head: the chain.
+        plan.fast_path = False
+        _plan_steps(config, connection, plan)
+    if plan.nothing:
+        connection.rollback()
+        config.print_stdout(plan.nothing)
+        return
+    normalised = plan.normalise and _normalise(connection, held)
+    from solum_db_manage import dataloss
+
+    for loss in plan.losses:
+        dataloss.warn(loss)
+    if plan.command != "stamp":
+        config.attributes["truncate"] = plan.truncate
+    # End the transaction the checks' reads began: Alembic commits each
+    # revision on its own only on a connection not in one.
+    connection.rollback()
+    if plan.nothing is not None:
+        if normalised:
+            config.print_stdout(
+                "Normalised the schema the original Solum left; the "
+                "database is at %s.", ", ".join(plan.recorded))
+        else:
+            nothing_to_do(config, connection)
+        return
+    from alembic import command
+
+    held.changing = True
+    with scripts.alembic_errors():
+        if plan.command == "upgrade":
+            command.upgrade(config, plan.target)
+        elif plan.command == "downgrade":
+            command.downgrade(config, plan.target)
+        else:
+            command.stamp(config, plan.target, purge=plan.purge)
 
 
 @contextlib.contextmanager
 def locked(config, command):
     """Hold the migration lock, then connect: see lock.py."""
-    from solum_db_manage import lock
+    from solum_db_manage import lock, sqlite_failures
 
+    url = config.attributes["url"]
     held = lock.MigrationLock(
-        config.attributes["url"], command,
+        url, command,
         timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
         lease=lock.lease_term(
             config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
@@ -122,8 +210,8 @@ def locked(config, command):
         config.attributes["lock"] = held
         try:
             with (db.connect(config) as connection,
-                  _explaining_sqlite_failures(
-                      config.attributes["url"],
+                  sqlite_failures.explained(
+                      url, lock.sqlite_path(db.parse_url(url).database or ""),
                       config.attributes.get("ddl_lock_timeout", 5))):
                 held.register(connection)
                 yield connection, held
@@ -135,43 +223,18 @@ def _report(line, level=logging.INFO):
     LOG.log(level, "%s", line)
 
 
-def refuse(found, command):
+def refuse(diagnosis, command):
     """Stop before a command that cannot go well from this state."""
-    if (found.state in ("newer", "untracked", "mismatch", "corrupt")
-            and command not in found.allows):
+    if (diagnosis.state in ("newer", "untracked", "mismatch", "corrupt")
+            and command not in diagnosis.allows):
         raise errors.SolumDBManageError(
             f"{command} refused, nothing was changed: "
-            + " ".join(found.lines()), exit_code=found.status,
+            + " ".join(diagnosis.lines()), exit_code=diagnosis.status,
             details=[f"{command} refused, nothing was changed:",
-                     *found.lines()])
-    if found.state == "interrupted":
-        LOG.warning("%s Completing it.", found.lock.describe()
-                    if found.lock else found.message)
-
-
-_PRE_SQUASH_INSTEAD = {
-    "upgrade": "'{prog} upgrade head' reaches the newest schema, and "
-               "'{prog} check' says where the database is",
-    "downgrade": "the oldest schema a release had is icehouse: "
-                 "'{prog} downgrade icehouse' ('downgrade base' drops every "
-                 "Solum table)",
-    "stamp": "'{prog} check' names the revision whose schema the database "
-             "holds, and the stamp to run",
-    "show": "'{prog} show {squashed}' shows the revision they became",
-    "history": "'{prog} history -r base:{squashed}' shows the revisions "
-               "they became",
-}
-
-
-def refuse_pre_squash(command, spec):
-    """Name a revision the 2014 squash removed, and what works instead."""
-    squashed = releases.pre_squash(spec)
-    if squashed is None:
-        return
-    instead = _PRE_SQUASH_INSTEAD[command].format(
-        prog=PROG, squashed=releases.SQUASHED_INTO)
-    raise errors.SolumDBManageError(
-        f"{releases.describe_pre_squash(squashed)}; {instead}.")
+                     *diagnosis.lines()])
+    if diagnosis.state == "interrupted":
+        LOG.warning("%s Completing it.", diagnosis.lock.describe()
+                    if diagnosis.lock else diagnosis.message)
 
 
 def _target(script, spec):
@@ -194,24 +257,21 @@ def _target(script, spec):
 
 def _order(revision):
     """Position of a revision in the chain: base ("") is -1."""
-    from solum_db_manage import chain
+    return (scripts.current_chain().revisions.index(revision) if revision
+            else -1)
 
-    return chain.current().revisions.index(revision) if revision else -1
 
-
-def is_past(config, connection, found, spec, direction, asked=None):
+def is_past(config, diagnosis, spec, direction, asked=None):
     """Where ``spec`` lies the other way from the database: a message.
 
     ``direction`` is 1 for upgrade (a target older than the database) and
     -1 for downgrade (a target newer than it); None where it is not.
     """
-    from solum_db_manage import chain
-
-    if len(found.recorded) != 1:
+    if len(diagnosis.recorded) != 1:
         return None
-    at = found.recorded[0]
+    at = diagnosis.recorded[0]
     target = _target(scripts.script_directory(config), spec)
-    known = chain.current().revisions
+    known = scripts.current_chain().revisions
     if target is None or at not in known or (target and target not in
                                               known):
         return None
@@ -228,33 +288,25 @@ def is_past(config, connection, found, spec, direction, asked=None):
 
 
 def described(revision):
+    """A revision id, with the release that shipped it last if any."""
     release = releases.describe(revision)
     return f"{revision} ({release})" if release else revision
 
 
 def nothing_to_do(config, connection):
     heads = db.current_heads(connection)
-    at = ", ".join(f"{h} ({releases.describe(h)})" if releases.describe(h)
-                   else h for h in heads) or "base (no version)"
+    at = ", ".join(described(head) for head in heads) or "base (no version)"
     config.print_stdout(
         "Nothing to do: the database is already at %s.", at)
 
 
-def debug_plan(command, revision, steps):
-    LOG.debug("Plan: %s %s walks %d revisions%s", command, revision,
-              len(steps), ": " + ", ".join(
-                  step.revision.revision for step in steps) if steps else "")
-
-
-def normalise(connection, held, found):
+def _normalise(connection, held):
     """Turn the parts of the schema in the original Solum's form into this
     tool's form (forms.py), before any revision runs: the first step of
     every upgrade, also of a database recorded at head. True if it
     changed anything."""
     from solum_db_manage import forms
 
-    if not found.forms:
-        return False
     held.changing = True
     changed = forms.normalise(connection)
     held.verify()
@@ -264,7 +316,7 @@ def normalise(connection, held, found):
     return bool(changed)
 
 
-def build_head(connection, held, found):
+def _build_head(connection, held, diagnosis):
     """The fresh-install fast path: True if it built the head schema.
 
     On a database diagnosed empty (or holding what a cut-short run of
@@ -273,13 +325,13 @@ def build_head(connection, held, found):
     not of the scripts' head (a revision being written), or the database
     is not fresh after all, nothing is changed and the chain runs instead.
     """
-    from solum_db_manage import chain, fresh
+    from solum_db_manage import chain_data, fresh
 
     # The models are of the shipped chain's head.
-    if found.head != chain.HEAD:
+    if diagnosis.head != chain_data.HEAD:
         return False
     held.changing = True
-    head = fresh.build_head(connection, resume=bool(found.built))
+    head = fresh.build_head(connection, resume=bool(diagnosis.built))
     if head is None:
         held.changing = False
         connection.rollback()
@@ -304,10 +356,11 @@ def stamp_reads(connection, purge):
     except db.CorruptVersionTable as error:
         if purge and not error.retype:
             return set()
-        found = diagnose.corrupt(connection, error)
+        diagnosis = diagnose.corrupt(connection, error)
         raise errors.SolumDBManageError(
-            "stamp refused, nothing was changed: " + " ".join(found.lines()),
-            exit_code=found.status) from None
+            "stamp refused, nothing was changed: "
+            + " ".join(diagnosis.lines()),
+            exit_code=diagnosis.status) from None
 
 
 def refuse_unknown_recorded(connection, recorded, held=None):
@@ -315,25 +368,17 @@ def refuse_unknown_recorded(connection, recorded, held=None):
     a newer release's): say what ``check`` says of it instead, with its
     exit status, before Alembic's bare "No such revision". ``held``: the
     lock this run holds (stamp), which is no sign of another run."""
-    from solum_db_manage import chain, diagnose
+    from solum_db_manage import diagnose
 
-    known = set(chain.current().revisions)
+    known = set(scripts.current_chain().revisions)
     if all(revision in known for revision in recorded):
         return
-    found = diagnose.diagnose(
+    diagnosis = diagnose.diagnose(
         connection, models=False, own_lock=held and held.token,
         previous=held and held.previous)
     prefix = "stamp refused, nothing was changed: " if held else ""
-    if held and not found.repair:
-        found.notes.append(
+    if held and not diagnosis.repair:
+        diagnosis.notes.append(
             f"'{PROG} stamp --purge REV' replaces what it records.")
     raise errors.SolumDBManageError(
-        prefix + " ".join(found.lines()), exit_code=found.status)
-
-
-def check_offline(config):
-    if db.dialect_name(config.attributes["url"]) == "sqlite":
-        raise errors.SolumDBManageError(
-            "--sql cannot render upgrades or downgrades for SQLite: "
-            "several steps rebuild tables, which needs the live schema; "
-            "run the command without --sql")
+        prefix + " ".join(diagnosis.lines()), exit_code=diagnosis.status)
