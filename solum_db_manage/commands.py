@@ -101,11 +101,8 @@ def upgrade(config, revision="head", sql=False):
     """
     refuse_pre_squash("upgrade", revision)
     if sql:
-        from alembic import command
-
         _check_offline(config)
-        with scripts.alembic_errors():
-            command.upgrade(config, releases.resolve(revision), sql=True)
+        _render_sql(config, "upgrade", revision)
         return
     pipeline.run(config, "upgrade", revision)
 
@@ -118,11 +115,8 @@ def downgrade(config, revision, sql=False, force=False):
     require_revision("downgrade", revision)
     refuse_pre_squash("downgrade", revision)
     if sql:
-        from alembic import command
-
         _check_offline(config)
-        with scripts.alembic_errors():
-            command.downgrade(config, releases.resolve(revision), sql=True)
+        _render_sql(config, "downgrade", revision)
         return
     pipeline.run(config, "downgrade", revision, force=force)
 
@@ -137,11 +131,7 @@ def stamp(config, revision, sql=False, purge=False, force=False):
     require_revision("stamp", revision)
     refuse_pre_squash("stamp", revision)
     if sql:
-        from alembic import command
-
-        with scripts.alembic_errors():
-            command.stamp(config, releases.resolve(revision), sql=True,
-                          purge=purge)
+        _render_sql(config, "stamp", revision, purge=purge)
         return
     pipeline.run(config, "stamp", revision, force=force, purge=purge)
 
@@ -258,3 +248,13 @@ def _check_offline(config):
             "--sql cannot render upgrades or downgrades for SQLite: "
             "several steps rebuild tables, which needs the live schema; "
             "run the command without --sql")
+
+
+def _render_sql(config, name, revision, **options):
+    """``--sql``: Alembic's command ``name`` prints the SQL it would run,
+    from the URL alone (no connection, no lock)."""
+    from alembic import command
+
+    with scripts.alembic_errors():
+        getattr(command, name)(config, releases.resolve(revision), sql=True,
+                               **options)
