@@ -50,7 +50,7 @@ def version(config):
     from solum_db_manage import diagnose
 
     with db.connect(config, read_only=True) as connection:
-        # The schema is compared (table and column names, from chain.py),
+        # The schema is compared (table and column names, from chain_data.py),
         # not the models: no Alembic.
         diagnosis = diagnose.diagnose(connection, models=False)
     if diagnosis.state == "corrupt":
