@@ -14,32 +14,6 @@ from solum_db_manage.output import PROG
 LOG = logging.getLogger("solum_db_manage")
 
 
-def unlock(config):
-    """Clear the lock of a run that is gone: see lock.unlock."""
-    from solum_db_manage import lock
-
-    config.print_stdout(lock.unlock(config.attributes["url"]))
-
-
-_REVISION_REQUIRED = {
-    "downgrade": "downgrade needs a target revision, for example "
-                 "'downgrade -1' or 'downgrade kilo'; 'downgrade base' "
-                 "drops every Solum table and must be asked for by name",
-    "stamp": "stamp needs a revision, for example 'stamp icehouse' or "
-             "'stamp head'",
-}
-
-
-def require_revision(command, revision):
-    """Refuse to guess the revision of a command that could lose data.
-
-    The original went to base (downgrade) or emptied the version table
-    (stamp) when the revision was left out.
-    """
-    if not revision and command in _REVISION_REQUIRED:
-        raise errors.UsageError(_REVISION_REQUIRED[command])
-
-
 def version(config):
     """Print the current database revision, as the original did.
 
@@ -136,30 +110,66 @@ def stamp(config, revision, sql=False, purge=False, force=False):
     pipeline.run(config, "stamp", revision, force=force, purge=purge)
 
 
-def revision(config, message=None, autogenerate=False):
-    """Write a new migration script into the package's versions/.
-
-    Refused, writing nothing, where versions/ belongs to an installed
-    package or cannot be written; a script that does not load is removed
-    (see authoring.py).
-    """
+def _render_sql(config, name, revision, **options):
+    """``--sql``: Alembic's command ``name`` prints the SQL it would run,
+    from the URL alone (no connection, no lock)."""
     from alembic import command
 
-    from solum_db_manage import authoring
+    with scripts.alembic_errors():
+        getattr(command, name)(config, releases.resolve(revision), sql=True,
+                               **options)
 
-    location = scripts.scripts_path()
-    authoring.refuse_unsafe_location(location)
-    # Outside removing_new_scripts: a new script that does not load is
-    # its to remove and name.
-    with scripts.alembic_errors(), authoring.removing_new_scripts(location):
-        if not autogenerate:
-            command.revision(config, message=message)
-            return
-        with db.connect(config):
-            script = command.revision(
-                config, message=message, autogenerate=True)
-    if not script:
-        config.print_stdout("No changes in schema detected.")
+
+def _check_offline(config):
+    if db.dialect_name(config.attributes["url"]) == "sqlite":
+        raise errors.SolumDBManageError(
+            "--sql cannot render upgrades or downgrades for SQLite: "
+            "several steps rebuild tables, which needs the live schema; "
+            "run the command without --sql")
+
+
+_REVISION_REQUIRED = {
+    "downgrade": "downgrade needs a target revision, for example "
+                 "'downgrade -1' or 'downgrade kilo'; 'downgrade base' "
+                 "drops every Solum table and must be asked for by name",
+    "stamp": "stamp needs a revision, for example 'stamp icehouse' or "
+             "'stamp head'",
+}
+
+
+def require_revision(command, revision):
+    """Refuse to guess the revision of a command that could lose data.
+
+    The original went to base (downgrade) or emptied the version table
+    (stamp) when the revision was left out.
+    """
+    if not revision and command in _REVISION_REQUIRED:
+        raise errors.UsageError(_REVISION_REQUIRED[command])
+
+
+_PRE_SQUASH_INSTEAD = {
+    "upgrade": "'{prog} upgrade head' reaches the newest schema, and "
+               "'{prog} check' says where the database is",
+    "downgrade": "the oldest schema a release had is icehouse: "
+                 "'{prog} downgrade icehouse' ('downgrade base' drops every "
+                 "Solum table)",
+    "stamp": "'{prog} check' names the revision whose schema the database "
+             "holds, and the stamp to run",
+    "show": "'{prog} show {squashed}' shows the revision they became",
+    "history": "'{prog} history -r base:{squashed}' shows the revisions "
+               "they became",
+}
+
+
+def refuse_pre_squash(command, spec):
+    """Name a revision the 2014 squash removed, and what works instead."""
+    squashed = releases.pre_squash(spec)
+    if squashed is None:
+        return
+    instead = _PRE_SQUASH_INSTEAD[command].format(
+        prog=PROG, squashed=releases.SQUASHED_INTO)
+    raise errors.SolumDBManageError(
+        f"{releases.describe_pre_squash(squashed)}; {instead}.")
 
 
 def current(config, verbose=False):
@@ -217,44 +227,34 @@ def show(config, revision):
         command.show(config, releases.resolve(revision))
 
 
-_PRE_SQUASH_INSTEAD = {
-    "upgrade": "'{prog} upgrade head' reaches the newest schema, and "
-               "'{prog} check' says where the database is",
-    "downgrade": "the oldest schema a release had is icehouse: "
-                 "'{prog} downgrade icehouse' ('downgrade base' drops every "
-                 "Solum table)",
-    "stamp": "'{prog} check' names the revision whose schema the database "
-             "holds, and the stamp to run",
-    "show": "'{prog} show {squashed}' shows the revision they became",
-    "history": "'{prog} history -r base:{squashed}' shows the revisions "
-               "they became",
-}
+def revision(config, message=None, autogenerate=False):
+    """Write a new migration script into the package's versions/.
 
-
-def refuse_pre_squash(command, spec):
-    """Name a revision the 2014 squash removed, and what works instead."""
-    squashed = releases.pre_squash(spec)
-    if squashed is None:
-        return
-    instead = _PRE_SQUASH_INSTEAD[command].format(
-        prog=PROG, squashed=releases.SQUASHED_INTO)
-    raise errors.SolumDBManageError(
-        f"{releases.describe_pre_squash(squashed)}; {instead}.")
-
-
-def _check_offline(config):
-    if db.dialect_name(config.attributes["url"]) == "sqlite":
-        raise errors.SolumDBManageError(
-            "--sql cannot render upgrades or downgrades for SQLite: "
-            "several steps rebuild tables, which needs the live schema; "
-            "run the command without --sql")
-
-
-def _render_sql(config, name, revision, **options):
-    """``--sql``: Alembic's command ``name`` prints the SQL it would run,
-    from the URL alone (no connection, no lock)."""
+    Refused, writing nothing, where versions/ belongs to an installed
+    package or cannot be written; a script that does not load is removed
+    (see authoring.py).
+    """
     from alembic import command
 
-    with scripts.alembic_errors():
-        getattr(command, name)(config, releases.resolve(revision), sql=True,
-                               **options)
+    from solum_db_manage import authoring
+
+    location = scripts.scripts_path()
+    authoring.refuse_unsafe_location(location)
+    # Outside removing_new_scripts: a new script that does not load is
+    # its to remove and name.
+    with scripts.alembic_errors(), authoring.removing_new_scripts(location):
+        if not autogenerate:
+            command.revision(config, message=message)
+            return
+        with db.connect(config):
+            script = command.revision(
+                config, message=message, autogenerate=True)
+    if not script:
+        config.print_stdout("No changes in schema detected.")
+
+
+def unlock(config):
+    """Clear the lock of a run that is gone: see lock.unlock."""
+    from solum_db_manage import lock
+
+    config.print_stdout(lock.unlock(config.attributes["url"]))
