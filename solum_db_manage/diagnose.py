@@ -16,13 +16,13 @@ import re
 import sqlalchemy as sa
 
 from solum_db_manage import (
+    coltypes,
     db,
     errors,
     forms,
     lock,
     releases,
     scripts,
-    types,
 )
 from solum_db_manage.db import (
     VERSION_TABLE,
@@ -199,7 +199,7 @@ def compare_type(context, inspected_column, metadata_column,
     and utf8mb4, TEXT in latin1), as the chain and the fresh path leave it.
     """
     if (context.dialect.name != "mysql"
-            or not isinstance(metadata_type, types.EncodedText)):
+            or not isinstance(metadata_type, coltypes.EncodedText)):
         return None
     name = type(inspected_type).__name__.upper()
     if name not in ("TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT"):

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
-from solum_db_manage.types import JSONEncodedDict, YAMLEncodedDict
+from solum_db_manage.coltypes import JSONEncodedDict, YAMLEncodedDict
 
 metadata = MetaData()
 

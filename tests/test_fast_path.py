@@ -41,7 +41,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import chain_data, db, fresh, lock, tables, types
+from solum_db_manage import chain_data, coltypes, db, fresh, lock, tables
 from solum_db_manage.config import make_config
 from tests import dbutil
 from tests.helpers import (
@@ -565,7 +565,7 @@ def _value(table, column):
         referred = next(iter(column.foreign_keys)).column.table
         return None if referred is table else 1
     type_ = column.type
-    if isinstance(type_, (types.YAMLEncodedDict, types.JSONEncodedDict)):
+    if isinstance(type_, (coltypes.YAMLEncodedDict, coltypes.JSONEncodedDict)):
         return {"key": [1, "two"]}
     if isinstance(type_, sa.Boolean):
         return True

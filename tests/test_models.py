@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from solum_db_manage import commands, db, diagnose, models, tables, types
+from solum_db_manage import coltypes, commands, db, diagnose, models, tables
 from solum_db_manage.config import make_config
 from tests.helpers import (
     provision,
@@ -159,8 +159,8 @@ def compiled(type_, dialect):
     return type_.compile(dialect=DIALECTS[dialect])
 
 
-@pytest.mark.parametrize("type_class", [types.YAMLEncodedDict,
-                                        types.JSONEncodedDict])
+@pytest.mark.parametrize("type_class", [coltypes.YAMLEncodedDict,
+                                        coltypes.JSONEncodedDict])
 @pytest.mark.parametrize(("length", "dialect", "expected"), [
     # MySQL sizes TEXT(n) by the charset, as the chain's DDL leaves it.
     (1024, "mysql", "TEXT(1024)"),
@@ -182,7 +182,7 @@ def test_model_type_is_what_the_database_holds(type_class, length, dialect,
     ("postgresql", "TEXT"),
 ])
 def test_migration_type_is_the_original_ddl(dialect, expected):
-    assert compiled(types.text(2048), dialect) == expected
+    assert compiled(coltypes.text(2048), dialect) == expected
 
 
 # --- the column types, round trips on a real database ------------------------
@@ -210,8 +210,8 @@ def values_table(engine):
     table = sa.Table(
         "encoded_values", metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("as_yaml", types.YAMLEncodedDict(65535)),
-        sa.Column("as_json", types.JSONEncodedDict(65535)),
+        sa.Column("as_yaml", coltypes.YAMLEncodedDict(65535)),
+        sa.Column("as_json", coltypes.JSONEncodedDict(65535)),
     )
     metadata.create_all(engine)
     return table
