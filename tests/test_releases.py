@@ -120,7 +120,7 @@ def test_release_names_follow_the_chain_and_end_at_head():
                  for _, revision in releases.RELEASES]
     assert positions == sorted(positions)
     assert releases.RELEASES[-1][1] == script.get_current_head() == HEAD
-    assert releases.HEAD == HEAD
+    assert releases.LAST_RELEASED_REVISION == HEAD
 
 
 # ---------------------------------------------------------------------------
