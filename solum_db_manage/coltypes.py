@@ -6,7 +6,7 @@ a TEXT column; None is NULL. Solum declared them as TEXT(n), which MySQL
 turns into the smallest TEXT type holding n characters and PostgreSQL
 rejects; :func:`text` gives migrations that DDL type, and the decorators
 report to each dialect the type its database holds (on MySQL, the TEXT(n)
-the server sizes by charset; diagnose.compare_type compares it), so that
+the server sizes by charset; compare.compare_type compares it), so that
 models compare clean against a migrated database.
 """
 
@@ -45,7 +45,7 @@ class EncodedText(TypeDecorator):
         # the TEXT type that holds n characters of the table's charset
         # (TEXT(65535) is MEDIUMTEXT in utf8mb4, TEXT in latin1), so the
         # fresh path and the chain agree on every charset. Comparisons
-        # account for it (diagnose.compare_type).
+        # account for it (compare.compare_type).
         return sa.Text(self.length)
 
     def process_bind_param(self, value, dialect):

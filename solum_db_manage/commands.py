@@ -42,7 +42,8 @@ def _misleads(diagnosis):
     if diagnosis.state in ("current", "behind"):
         return bool(diagnosis.differences or diagnosis.notes)
     if diagnosis.state == "empty":
-        return diagnosis.built is None or bool(diagnosis.built)
+        return (diagnosis.head_tables_built is None
+                or bool(diagnosis.head_tables_built))
     return True
 
 
@@ -254,7 +255,7 @@ def revision(config, message=None, autogenerate=False):
 
 
 def unlock(config):
-    """Clear the lock of a run that is gone: see lock.unlock."""
-    from solum_db_manage import lock
+    """Clear the lock of a run that is gone: see lock_lease.unlock."""
+    from solum_db_manage import lock_lease
 
-    config.print_stdout(lock.unlock(config.attributes["url"]))
+    config.print_stdout(lock_lease.unlock(config.attributes["url"]))

@@ -78,7 +78,8 @@ def make_plan(config, connection, held, command, revision, force=False,
     plan.recorded = tuple(diagnosis.recorded)
     refuse(diagnosis, command)
     if command == "upgrade":
-        plan.fast_path = (diagnosis.built is not None and plan.target
+        plan.fast_path = (diagnosis.head_tables_built is not None
+                          and plan.target
                           in diagnose.head_targets(diagnosis.head))
         LOG.debug("Fresh-install fast path: %s", "tried" if plan.fast_path
                   else "not taken (not an empty database upgraded to head)")
@@ -119,7 +120,7 @@ def _plan_steps(config, connection, plan, force=False):
 
 
 def _plan_stamp(config, connection, held, plan, force):
-    from solum_db_manage import diagnose
+    from solum_db_manage import repair
 
     script = scripts.script_directory(config)
     with scripts.alembic_errors():
@@ -134,7 +135,7 @@ def _plan_stamp(config, connection, held, plan, force):
         plan.nothing = ""
         return
     for wanted_revision in sorted(wanted):
-        refusal = diagnose.stamp_refusal(
+        refusal = repair.stamp_refusal(
             connection, wanted_revision, sorted(recorded), head)
         if refusal is None:
             continue
@@ -196,7 +197,7 @@ def apply(config, connection, held, plan):
 @contextlib.contextmanager
 def locked(config, command):
     """Hold the migration lock, then connect: see lock.py."""
-    from solum_db_manage import lock, sqlite_failures
+    from solum_db_manage import lock, lock_sessions, sqlite_failures
 
     url = config.attributes["url"]
     held = lock.MigrationLock(
@@ -206,12 +207,13 @@ def locked(config, command):
             config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
             config.attributes.get("ddl_lock_timeout")),
         report=_report)
-    with held.held():
+    with held.hold():
         config.attributes["lock"] = held
         try:
             with (db.connect(config) as connection,
                   sqlite_failures.explained(
-                      url, lock.sqlite_path(db.parse_url(url).database or ""),
+                      url, lock_sessions.sqlite_path(
+                          db.parse_url(url).database or ""),
                       config.attributes.get("ddl_lock_timeout", 5))):
                 held.register(connection)
                 yield connection, held
@@ -331,7 +333,8 @@ def _build_head(connection, held, diagnosis):
     if diagnosis.head != chain_data.HEAD:
         return False
     held.changing = True
-    head = fresh.build_head(connection, resume=bool(diagnosis.built))
+    head = fresh.build_head(
+        connection, resume=bool(diagnosis.head_tables_built))
     if head is None:
         held.changing = False
         connection.rollback()

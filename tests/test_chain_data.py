@@ -16,7 +16,7 @@ import sys
 import pytest
 from alembic.script import ScriptDirectory
 
-from solum_db_manage import chain, chain_data, diagnose, scripts
+from solum_db_manage import chain, chain_data, compare, scripts
 from solum_db_manage.config import make_config
 
 REGENERATE = "python -m solum_db_manage.chain --write"
@@ -60,7 +60,7 @@ def test_the_scripts_in_use_are_described_by_the_shipped_data(caplog):
     with caplog.at_level(logging.WARNING):
         assert scripts.current_chain() is scripts.shipped_chain()
     assert caplog.records == []
-    assert (diagnose.revision_fingerprints()
+    assert (compare.revision_fingerprints()
             is scripts.shipped_chain().fingerprints)
 
 

@@ -486,7 +486,7 @@ def same_host(text):
 
 
 def test_locked_while_a_migration_runs(db_url, solum):
-    with lock.MigrationLock(db_url, "upgrade head", timeout=5).held():
+    with lock.MigrationLock(db_url, "upgrade head", timeout=5).hold():
         started = time.monotonic()
         checked = check(solum, db_url)
         elapsed = time.monotonic() - started
@@ -512,7 +512,7 @@ def test_locked_while_a_migration_runs(db_url, solum):
 HOLD_AND_SLEEP = """
 import sys, time
 from solum_db_manage.lock import MigrationLock
-with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).held():
+with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).hold():
     print("held", flush=True)
     time.sleep(120)
 """

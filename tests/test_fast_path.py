@@ -485,7 +485,7 @@ def test_upgrade_head_on_an_empty_database_leaves_what_the_chain_leaves(
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -497,7 +497,7 @@ def test_the_fast_path_gives_up_on_a_held_lock_as_the_chain_does(
     chain_url, fast_url = new_db_url(), new_db_url()
     results = {}
     for url, target in ((chain_url, "kilo"), (fast_url, "head")):
-        with lock.MigrationLock(url, "upgrade head", timeout=10).held():
+        with lock.MigrationLock(url, "upgrade head", timeout=10).hold():
             results[target] = solum("upgrade", target, "--lock-timeout",
                                     "1", url=url)
         assert table_names(url) == {db.LOCK_TABLE}

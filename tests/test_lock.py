@@ -117,7 +117,7 @@ def test_concurrent_downgrades_run_each_revision_once(
 
 
 def held_lock(url, command="upgrade head"):
-    return lock.MigrationLock(url, command, timeout=10).held()
+    return lock.MigrationLock(url, command, timeout=10).hold()
 
 
 def test_a_waiting_run_names_the_holder_and_gives_up_unchanged(
@@ -160,7 +160,7 @@ def test_a_lock_is_taken_as_soon_as_it_is_released(db_url, engine, solum):
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """

@@ -22,7 +22,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import db, lock
+from solum_db_manage import db, lock, lock_sessions
 from tests import dbutil
 from tests.helpers import (
     BLOCKED_AT,
@@ -239,7 +239,7 @@ def test_unlock_refuses_a_lease_of_another_node_within_its_term(
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -348,7 +348,7 @@ def forge_own_node_lease(engine, connection_id, unrenewed_for):
     """A lease row of a run on this server that died long ago, whose
     recorded connection id now belongs to an unrelated connection."""
     with engine.connect() as connection:
-        node = lock._session(connection).node()
+        node = lock_sessions.session_for(connection).node()
     now = int(time.time())
     with engine.begin() as connection:
         connection.execute(sa.text(
@@ -372,7 +372,8 @@ def test_a_dead_holder_whose_connection_id_was_reused_is_taken_over(
     term; within its term it still counts as alive."""
     assert solum("upgrade", KILO, url=db_url).code == 0
     with engine.connect() as unrelated:
-        other_id = lock._session(unrelated).connection_id(unrelated)
+        other_id = lock_sessions.session_for(unrelated).connection_id(
+            unrelated)
         # Expired, but not yet a whole term ago: still the holder's.
         forge_own_node_lease(engine, other_id, unrenewed_for=150)
         waited = solum("upgrade", "head", "--lock-timeout", "1",

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from solum_db_manage import coltypes, commands, db, diagnose, models, tables
+from solum_db_manage import coltypes, commands, compare, db, models, tables
 from solum_db_manage.config import make_config
 from tests.helpers import (
     provision,
@@ -42,10 +42,10 @@ def differences(engine, metadata):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={
             # The tool's comparison: YAML/JSON TEXT(n) sized by charset.
-            "compare_type": diagnose.compare_type,
+            "compare_type": compare.compare_type,
             "compare_server_default": True,
             # The migration lock's table is the tool's, not Solum's.
-            "include_name": diagnose.include_name})
+            "include_name": compare.include_name})
         return compare_metadata(context, metadata)
 
 

@@ -5,7 +5,7 @@ import logging
 
 from alembic import context
 
-from solum_db_manage import diagnose, tables
+from solum_db_manage import compare, tables
 
 config = context.config
 LOG = logging.getLogger("solum_db_manage")
@@ -66,7 +66,7 @@ def run_migrations_online():
         connection=connection,
         target_metadata=tables.metadata,
         transaction_per_migration=True,
-        compare_type=diagnose.compare_type,
+        compare_type=compare.compare_type,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
         # SQLite rolls DDL back too, once the connection lets it (see
@@ -74,7 +74,7 @@ def run_migrations_online():
         transactional_ddl=(True if connection.dialect.name == "sqlite"
                            else None),
         process_revision_directives=_skip_empty_autogenerate,
-        include_name=diagnose.include_name,
+        include_name=compare.include_name,
         on_version_apply=_after_revision,
     )
     _verify_lock_before_each_revision(context.get_context())
