@@ -27,6 +27,16 @@ def _rows(count):
     return "1 row holds" if count == 1 else f"{count} rows hold"
 
 
+def _count_where(connection, live, table, column, condition):
+    """The rows of ``table`` whose ``column`` meets ``condition`` (of the
+    column); 0 where the column does not exist (yet)."""
+    if not live.has_column(table, column):
+        return 0
+    return connection.scalar(
+        sa.select(sa.func.count()).select_from(sa.table(table))
+        .where(condition(sa.column(column))))
+
+
 @dataclasses.dataclass(frozen=True)
 class DropTable:
     """The step drops a table: every row of it is lost."""
@@ -68,12 +78,8 @@ class DropColumn:
         return {("column", self.table, self.column)}
 
     def count(self, connection, live):
-        if not live.has_column(self.table, self.column):
-            return 0
-        column = sa.column(self.column)
-        return connection.scalar(
-            sa.select(sa.func.count()).select_from(sa.table(self.table))
-            .where(column.is_not(None)))
+        return _count_where(connection, live, self.table, self.column,
+                            lambda column: column.is_not(None))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +106,9 @@ class Narrow:
         return {("narrow", self.table, self.column)}
 
     def count(self, connection, live):
-        if not live.has_column(self.table, self.column):
-            return 0
-        column = sa.column(self.column)
-        return connection.scalar(
-            sa.select(sa.func.count()).select_from(sa.table(self.table))
-            .where(helpers.char_length(column) > self.length))
+        return _count_where(
+            connection, live, self.table, self.column,
+            lambda column: helpers.char_length(column) > self.length)
 
 
 @dataclasses.dataclass(frozen=True)
