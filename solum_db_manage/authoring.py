@@ -11,9 +11,9 @@ keep it from breaking or hijacking an installation:
 * :func:`removing_new_scripts`: a script just written that does not load
   (it does not compile, or fails when imported) is removed and named.
 
-:func:`broken_script` names a script found in versions/ that does not
-load, for the one error line every command then gives; such a file is the
-user's and is never deleted.
+A script found in versions/ that does not load is named by
+scripts.broken_script, for the one error line every command then gives;
+such a file is the user's and is never deleted.
 """
 
 import contextlib
@@ -21,6 +21,7 @@ import csv
 import os
 
 from solum_db_manage import errors
+from solum_db_manage.scripts import inside, load_failure
 
 # Path components under which Python installs packages (pip, distros).
 _INSTALL_DIRECTORIES = ("site-packages", "dist-packages")
@@ -91,15 +92,11 @@ def _installed_by(directory):
             try:
                 with open(record, newline="", encoding="utf-8") as lines:
                     for row in csv.reader(lines):
-                        if row and _inside(os.path.realpath(
+                        if row and inside(os.path.realpath(
                                 os.path.join(root, row[0])), directory):
                             return entry
             except (OSError, UnicodeError, csv.Error):
                 continue
-
-
-def _inside(path, directory):
-    return path == directory or path.startswith(directory + os.sep)
 
 
 def refuse_unsafe_location(scripts):
@@ -159,7 +156,7 @@ def removing_new_scripts(scripts):
             _remove_script(versions, name)
         paths = ", ".join(os.path.join(versions, name) for name in new)
         raise errors.SolumDBManageError(
-            f"the new migration script {paths} {_failure(error)}, so it "
+            f"the new migration script {paths} {load_failure(error)}, so it "
             f"was removed: nothing was written (check script.py.mako and "
             f"what --autogenerate rendered)") from error
 
@@ -180,38 +177,3 @@ def _scripts_in_cache(cache):
         return os.listdir(cache)
     except OSError:
         return []
-
-
-def _failure(error):
-    """What went wrong loading a script, in a few words."""
-    if isinstance(error, SyntaxError):
-        where = f", line {error.lineno}" if error.lineno else ""
-        return (f"does not compile ({type(error).__name__}: {error.msg}"
-                f"{where})")
-    text = " ".join(str(error).split())[:200]
-    return f"fails when loaded ({type(error).__name__}: {text})"
-
-
-def broken_script(error, scripts):
-    """The message for an error raised loading a script of ``scripts``.
-
-    None unless the error is a script's: a SyntaxError in a file there,
-    or an error raised by the top level of one (its import).
-    """
-    versions = os.path.realpath(os.path.join(scripts, "versions"))
-    path = None
-    if isinstance(error, SyntaxError) and error.filename:
-        path = error.filename
-    else:
-        frame = error.__traceback__
-        while frame is not None:
-            code = frame.tb_frame.f_code
-            if code.co_name == "<module>" and _inside(
-                    os.path.realpath(code.co_filename), versions):
-                path = code.co_filename
-            frame = frame.tb_next
-    if not path or not _inside(os.path.realpath(path), versions):
-        return None
-    return (f"the migration script {path} {_failure(error)}; every command "
-            f"loads every script in {versions}: fix that file or move it "
-            f"away (solum-db-manage did not write it and leaves it alone)")

@@ -12,9 +12,7 @@ import sys
 import traceback
 
 from solum_db_manage import errors, output, usage
-from solum_db_manage.output import RedactingStream, Redactor
-
-PROG = usage.PROG
+from solum_db_manage.output import PROG, RedactingStream, Redactor
 
 # The [database] options, made on first use (database_opts()): oslo.config
 # is imported only once a command needs it, not for -h or --version.
@@ -44,40 +42,40 @@ def list_opts():
 
 def _run_command(name, args, config):
     """Run one command; return its exit status."""
-    from solum_db_manage import migration
+    from solum_db_manage import commands
 
     if hasattr(args, "lock_timeout"):
         config.attributes.update(
             lock_timeout=args.lock_timeout, lock_lease=args.lock_lease,
             ddl_lock_timeout=args.ddl_lock_timeout)
     if name == "version":
-        migration.version(config)
+        commands.version(config)
     elif name == "check":
-        return migration.check(config, as_json=args.json)
+        return commands.check(config, as_json=args.json)
     elif name == "upgrade":
-        migration.upgrade(config, args.revision, sql=args.sql)
+        commands.upgrade(config, args.revision, sql=args.sql)
     elif name == "downgrade":
-        migration.downgrade(config, args.revision, sql=args.sql,
+        commands.downgrade(config, args.revision, sql=args.sql,
                             force=args.force)
     elif name == "stamp":
-        migration.stamp(config, args.revision, sql=args.sql,
+        commands.stamp(config, args.revision, sql=args.sql,
                         purge=args.purge, force=args.force)
     elif name == "unlock":
-        migration.unlock(config)
+        commands.unlock(config)
     elif name == "revision":
-        migration.revision(config, message=args.message,
+        commands.revision(config, message=args.message,
                            autogenerate=args.autogenerate)
     elif name == "current":
-        migration.current(config, verbose=args.verbose)
+        commands.current(config, verbose=args.verbose)
     elif name == "history":
-        migration.history(config, rev_range=args.rev_range,
+        commands.history(config, rev_range=args.rev_range,
                           verbose=args.verbose)
     elif name == "heads":
-        migration.heads(config, verbose=args.verbose)
+        commands.heads(config, verbose=args.verbose)
     elif name == "branches":
-        migration.branches(config, verbose=args.verbose)
+        commands.branches(config, verbose=args.verbose)
     elif name == "show":
-        migration.show(config, args.revision)
+        commands.show(config, args.revision)
     return errors.EXIT_OK
 
 
@@ -240,10 +238,11 @@ def _main(argv, redact, state):
     name = conf.command.name
     args = conf.command
 
-    from solum_db_manage import migration
+    from solum_db_manage import commands
+    from solum_db_manage.config import make_config
 
     # Before the connection: a usage error is reported as one.
-    migration.require_revision(name, getattr(args, "revision", None))
+    commands.require_revision(name, getattr(args, "revision", None))
     for value in (getattr(args, "revision", None),
                   getattr(args, "rev_range", None)):
         _require_text(value)
@@ -252,7 +251,7 @@ def _main(argv, redact, state):
         url = _connection_url(conf)
         redact.add_url(url)
     return _run_command(name, args,
-                        migration.Settings(url, stdout=sys.stdout))
+                        make_config(url, stdout=sys.stdout))
 
 
 def _config_files_in(argv):
@@ -336,11 +335,11 @@ def _describe(error):
 
 def _broken_script(error):
     """A migration script that does not load, named; None for others."""
-    if "solum_db_manage.migration" not in sys.modules:
+    if "solum_db_manage.commands" not in sys.modules:
         return None
-    from solum_db_manage import authoring, migration
+    from solum_db_manage import scripts
 
-    return authoring.broken_script(error, migration.scripts_path())
+    return scripts.broken_script(error, scripts.scripts_path())
 
 
 def _raised_in_alembic_script(error):

@@ -17,6 +17,8 @@ import logging
 
 import sqlalchemy as sa
 
+from solum_db_manage.alembic_migrations import helpers
+
 UPGRADE = "upgrade"
 DOWNGRADE = "downgrade"
 
@@ -25,10 +27,14 @@ def _rows(count):
     return "1 row holds" if count == 1 else f"{count} rows hold"
 
 
-def _char_length(column):
-    # CHAR_LENGTH counts characters, as VARCHAR(n) does, on MySQL and
-    # PostgreSQL; SQLAlchemy renders it as LENGTH on SQLite.
-    return sa.func.char_length(column)
+def _count_where(connection, live, table, column, condition):
+    """The rows of ``table`` whose ``column`` meets ``condition`` (of the
+    column); 0 where the column does not exist (yet)."""
+    if not live.has_column(table, column):
+        return 0
+    return connection.scalar(
+        sa.select(sa.func.count()).select_from(sa.table(table))
+        .where(condition(sa.column(column))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +78,8 @@ class DropColumn:
         return {("column", self.table, self.column)}
 
     def count(self, connection, live):
-        if not live.has_column(self.table, self.column):
-            return 0
-        column = sa.column(self.column)
-        return connection.scalar(
-            sa.select(sa.func.count()).select_from(sa.table(self.table))
-            .where(column.is_not(None)))
+        return _count_where(connection, live, self.table, self.column,
+                            lambda column: column.is_not(None))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,12 +106,9 @@ class Narrow:
         return {("narrow", self.table, self.column)}
 
     def count(self, connection, live):
-        if not live.has_column(self.table, self.column):
-            return 0
-        column = sa.column(self.column)
-        return connection.scalar(
-            sa.select(sa.func.count()).select_from(sa.table(self.table))
-            .where(_char_length(column) > self.length))
+        return _count_where(
+            connection, live, self.table, self.column,
+            lambda column: helpers.char_length(column) > self.length)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,36 +156,8 @@ class Custom:
 # --- 5583c6e70156: triggers move from assemblies to plans -----------------
 
 # The upgrade copies to each plan the values of its newest (highest id)
-# assembly that has a trigger; the other assemblies' values are lost.
-
-
-def trigger_holders(dialect, columns=("trigger_id", "trust_id",
-                                      "username")):
-    """A FROM item naming ``h`` each plan's newest assembly with a trigger.
-
-    ``h`` has the column plan_id and ``columns`` of that assembly. It is
-    found in one pass over assembly on each backend, in the form that
-    backend runs fastest (measured at 500,000 assemblies: a correlated
-    subquery per plan took 7.7 s on MariaDB and 2.5 s on PostgreSQL for
-    the whole move; these take 2.3 s and 1.3 s):
-
-    - PostgreSQL: DISTINCT ON, one sort;
-    - SQLite: GROUP BY with MAX(id), whose other columns SQLite documents
-      to come from the row holding the maximum;
-    - MySQL and the rest: the newest ids by GROUP BY, joined back by
-      primary key (MariaDB plans a join inside the derived table badly).
-    """
-    newest = ("FROM assembly WHERE trigger_id IS NOT NULL "
-              "AND plan_id IS NOT NULL")
-    listed = "".join(f", {column}" for column in columns)
-    if dialect == "postgresql":
-        return (f"(SELECT DISTINCT ON (plan_id) plan_id{listed} {newest} "
-                "ORDER BY plan_id, id DESC) h")
-    if dialect == "sqlite":
-        return (f"(SELECT plan_id, MAX(id) AS id{listed} {newest} "
-                "GROUP BY plan_id) h")
-    return (f"(SELECT MAX(id) AS id {newest} GROUP BY plan_id) newest "
-            "JOIN assembly h ON h.id = newest.id")
+# assembly that has a trigger (``helpers.trigger_holders``, the query the
+# revision runs); the other assemblies' values are lost.
 
 
 def _trigger_move_losses(dialect, live):
@@ -197,7 +168,7 @@ def _trigger_move_losses(dialect, live):
     assembly has no trust_id yet (498adc6185ae adds it, empty)."""
     if live.has_column("assembly", "trust_id"):
         trusts, holder_trusts = "COUNT(trust_id)", "COUNT(h.trust_id)"
-        holders = trigger_holders(dialect, ("trust_id",))
+        holders = helpers.trigger_holders(dialect, ("trust_id",))
     else:
         trusts = holder_trusts = "0"
         holders = ("(SELECT DISTINCT plan_id FROM assembly WHERE "
@@ -395,9 +366,9 @@ def plan(config, heads, target, direction):
     The same walk Alembic's own command makes from the recorded heads,
     so "+1", "-2", "base" and partial ids mean what they mean there.
     """
-    from solum_db_manage import migration
+    from solum_db_manage import scripts
 
-    script = migration.script_directory(config)
+    script = scripts.script_directory(config)
     if direction == UPGRADE:
         return steps_of(script._upgrade_revs(target, heads))
     return steps_of(script._downgrade_revs(target, heads))
@@ -419,11 +390,12 @@ def warn(message):
 
 
 def review(connection, steps, target, force=False):
-    """Report what ``steps`` would destroy, before any of them runs.
+    """What ``steps`` would destroy, found before any of them runs.
 
-    Each loss is a warning, and upgrades proceed (deployment automation
-    must keep working); a downgrade step that would lose data raises
-    instead, having changed nothing, unless ``force``. Returns the losses.
+    Upgrades proceed whatever they lose (deployment automation must keep
+    working): the caller warns of each loss (:func:`warn`) as it applies
+    them. A downgrade step that would lose data raises instead, having
+    changed nothing, unless ``force``. Returns the losses.
     """
     from solum_db_manage import errors
 
@@ -439,53 +411,4 @@ def review(connection, steps, target, force=False):
             f"then cut to fit)", details=[
                 f"downgrade to {target} would lose data, so nothing was "
                 f"changed:", *refused])
-    for loss in losses:
-        warn(loss)
     return losses
-
-
-# --- cutting values before a column is narrowed ---------------------------
-
-
-def _text_length(type_):
-    """Characters a column type holds; None for unbounded text."""
-    if isinstance(type_, sa.Text) or not isinstance(type_, sa.String):
-        return None
-    return type_.length
-
-
-def cut_before_narrowing(table, column, type_, existing_type):
-    """In a migration step, before a column's type changes: cut the values
-    ``type_`` cannot hold, where the command accepted that loss (the
-    ``truncate`` attribute of its config). Offline, nothing is done."""
-    from alembic import context, op
-
-    if (context.is_offline_mode()
-            or not context.config.attributes.get("truncate")):
-        return 0
-    return cut_to_fit(op.get_bind(), table, column, type_, existing_type)
-
-
-def cut_to_fit(connection, table, column, type_, existing_type):
-    """Cut values that ``type_`` is too short for; return how many.
-
-    Nothing is done unless ``type_`` is a VARCHAR shorter than
-    ``existing_type``. MySQL's strict mode would otherwise fail the
-    ALTER half-way through a downgrade, and PostgreSQL always would.
-    """
-    length = _text_length(type_)
-    if length is None or not isinstance(existing_type, sa.String):
-        return 0
-    existing = _text_length(existing_type)
-    if existing is not None and existing <= length:
-        return 0
-    target = sa.column(column)
-    cut = connection.execute(
-        sa.update(sa.table(table, target))
-        .values({column: sa.func.substr(target, 1, length)})
-        .where(_char_length(target) > length))
-    count = cut.rowcount
-    if count:
-        values = "1 value" if count == 1 else f"{count} values"
-        warn(f"cut {values} of {table}.{column} to {length} characters")
-    return count

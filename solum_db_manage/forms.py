@@ -34,7 +34,8 @@ import warnings
 
 import sqlalchemy as sa
 
-VERSION_TABLE = "alembic_version"
+from solum_db_manage.db import VERSION_TABLE
+
 STATUS_LENGTH = 36
 _BOOLEAN_TABLES = ("app", "workflow")
 _BOOLEAN_CHECK = re.compile(r"^\(*\s*deleted\s+in\s*\(\s*0\s*,\s*1\s*\)\s*"

@@ -15,8 +15,8 @@ import logging
 
 import sqlalchemy as sa
 
-from solum_db_manage import chain, tables
-from solum_db_manage.diagnose import VERSION_TABLE
+from solum_db_manage import chain_data, tables
+from solum_db_manage.db import VERSION_TABLE
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -40,7 +40,7 @@ def build_head(connection, resume=False):
 
     Runs in the connection's current transaction; the caller commits (on
     MySQL/MariaDB each CREATE TABLE commits on its own anyway). Returns the
-    head revision (``chain.HEAD``); or None, having changed nothing, where
+    head revision (``chain_data.HEAD``); or None, having changed nothing, where
     the database is not fresh: a table of the head schema exists (a first
     upgrade stopped half-way leaves some) or alembic_version records a
     revision. The chain handles those. Tables of other applications do not
@@ -68,8 +68,8 @@ def build_head(connection, resume=False):
     for statement in tables.create_statements(connection.dialect.name):
         if statement.element.name not in made:
             connection.execute(statement)
-    connection.execute(version.insert().values(version_num=chain.HEAD))
-    return chain.HEAD
+    connection.execute(version.insert().values(version_num=chain_data.HEAD))
+    return chain_data.HEAD
 
 
 def _complete_version_table(connection, version):

@@ -4,6 +4,8 @@ import logging
 import re
 import urllib.parse
 
+PROG = "solum-db-manage"
+
 MASK = "***"
 
 # Passwords this long or longer are masked wherever they appear.
@@ -161,6 +163,20 @@ class RedactingFilter(logging.Filter):
         record.msg = self._redact(message)
         record.args = None
         return True
+
+
+# --- results, on stdout -----------------------------------------------------
+
+def write_result(stream, line):
+    """Write one line of a command's result: characters ``stream``'s
+    encoding lacks become "?", and a closed pipe ends the line quietly,
+    as Alembic writes its own (config.Config.print_stdout serves both)."""
+    encoding = getattr(stream, "encoding", "ascii") or "ascii"
+    for part in (line, "\n"):
+        try:
+            stream.write(part.encode(encoding, "replace").decode(encoding))
+        except OSError:
+            break
 
 
 # --- logging, as oslo.log sets it up in OpenStack services ------------------

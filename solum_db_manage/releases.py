@@ -6,7 +6,9 @@ series (SOLUM_SCHEMA_FACTS.md, section 5.2).
 
 import re
 
-HEAD = "a271b35952be"
+# The head revision of Solum's last release (2023.2): the chain's head
+# today, but a revision added since is in no release.
+LAST_RELEASED_REVISION = "a271b35952be"
 
 # Release names in release order, with the revision each one shipped last.
 RELEASES = (
@@ -14,22 +16,22 @@ RELEASES = (
     ("juno", "438cd6d1c655"),  # 2014.2.2
     ("kilo", "1393c21ea82c"),  # 2015.1.0
     ("liberty", "e5f2e8af3b8"),  # 4.0.0
-    ("mitaka", HEAD),
-    ("newton", HEAD),
-    ("ocata", HEAD),
-    ("pike", HEAD),
-    ("queens", HEAD),
-    ("rocky", HEAD),
-    ("stein", HEAD),
-    ("train", HEAD),
-    ("ussuri", HEAD),
-    ("victoria", HEAD),
-    ("wallaby", HEAD),
-    ("xena", HEAD),
-    ("yoga", HEAD),
-    ("zed", HEAD),
-    ("2023.1", HEAD),
-    ("2023.2", HEAD),
+    ("mitaka", LAST_RELEASED_REVISION),
+    ("newton", LAST_RELEASED_REVISION),
+    ("ocata", LAST_RELEASED_REVISION),
+    ("pike", LAST_RELEASED_REVISION),
+    ("queens", LAST_RELEASED_REVISION),
+    ("rocky", LAST_RELEASED_REVISION),
+    ("stein", LAST_RELEASED_REVISION),
+    ("train", LAST_RELEASED_REVISION),
+    ("ussuri", LAST_RELEASED_REVISION),
+    ("victoria", LAST_RELEASED_REVISION),
+    ("wallaby", LAST_RELEASED_REVISION),
+    ("xena", LAST_RELEASED_REVISION),
+    ("yoga", LAST_RELEASED_REVISION),
+    ("zed", LAST_RELEASED_REVISION),
+    ("2023.1", LAST_RELEASED_REVISION),
+    ("2023.2", LAST_RELEASED_REVISION),
 )
 
 # Codenames of the numbered releases: accepted, never displayed.

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateColumn, CreateTable
 
-from solum_db_manage.types import (
+from solum_db_manage.coltypes import (
     EncodedText,
     JSONEncodedDict,
     YAMLEncodedDict,
@@ -349,7 +349,7 @@ _LAST_ON_POSTGRESQL = {
 # whole database with this metadata. No revision creates it and the fast
 # path does not either (:func:`solum_tables`): the lock does, from this
 # declaration, on first use. The tool's own comparisons leave it out
-# (diagnose.include_object): the original Solum made databases without it.
+# (compare.include_object): the original Solum made databases without it.
 lock_table = Table(
     "solum_db_manage_lock", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
@@ -363,7 +363,7 @@ lock_table = Table(
     Column("state", String(16)),
     Column("detail", String(1024)),
     # Added since the first release of the table: the lock adds them to
-    # an older one (lock._ADDED_COLUMNS).
+    # an older one (lock_lease._ADDED_COLUMNS).
     Column("connections", String(255)),
     Column("lease", Integer),
     Column("renewed_at", BigInteger),
@@ -386,8 +386,8 @@ def column_order(table, dialect_name):
 
 def _chain_column(column):
     """CREATE TABLE's part for a YAML/JSON column, with the chain's DDL
-    type TEXT(n) (types.text), which the models may name otherwise on
-    MySQL (what the server makes of it: see types.EncodedText)."""
+    type TEXT(n) (coltypes.text), which the models may name otherwise on
+    MySQL (what the server makes of it: see coltypes.EncodedText)."""
     stand_in = Column(column.name, text(column.type.length),
                       nullable=column.nullable)
     Table(column.table.name, MetaData(), stand_in)   # to compile

@@ -12,8 +12,7 @@ they print the same help, so the two cannot drift apart.
 
 import argparse
 
-PROG = "solum-db-manage"
-
+from solum_db_manage.output import PROG
 
 # --- The commands (shared by both parsers) ---------------------------------
 

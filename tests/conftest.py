@@ -24,7 +24,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import cli, migration
+from solum_db_manage import cli, db
+from solum_db_manage import scripts as solum_scripts
 from tests.helpers import (
     BACKENDS,
     GALERA_NODES,
@@ -121,7 +122,7 @@ def engine(db_url):
     Unlike the tool's, it keeps its connections: schema reflection opens
     one per call, and a new MariaDB connection costs tens of milliseconds.
     """
-    url = migration.parse_url(db_url)
+    url = db.parse_url(db_url)
     connect_args = {}
     if url.get_backend_name() == "mysql":
         connect_args["init_command"] = "SET SESSION sql_mode = 'TRADITIONAL'"
@@ -139,7 +140,7 @@ def _galera_problem(urls):
         return (f"SOLUM_TEST_GALERA_URLS names {len(urls)} servers; the "
                 f"Galera tests need {GALERA_NODES}")
     for number, url in enumerate(urls, 1):
-        shown = migration.parse_url(url).render_as_string()
+        shown = db.parse_url(url).render_as_string()
         try:
             engine = galera_engine(url)
             try:
@@ -215,7 +216,7 @@ def galera_db(galera):
         try:
             for url in galera[1:]:
                 _wait_for_database(url, name)
-            yield [migration.parse_url(url).set(database=name)
+            yield [db.parse_url(url).set(database=name)
                    .render_as_string(hide_password=False) for url in galera]
         finally:
             with first.connect() as connection:
@@ -266,7 +267,7 @@ def script_copy(tmp_path, monkeypatch):
     copy = tmp_path / "alembic_migrations"
     shutil.copytree(real, copy,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+    monkeypatch.setattr(solum_scripts, "SCRIPT_LOCATION", str(copy))
     try:
         yield copy
     finally:

@@ -37,7 +37,8 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 
-from solum_db_manage import cli, lock, migration
+from solum_db_manage import cli, db
+from solum_db_manage.config import make_config
 from tests import dbutil
 from tests.dbutil import LOCK_TABLE, VERSION_TABLE
 
@@ -67,7 +68,7 @@ DUPLICATE_WORKFLOWS = (
 
 
 def scripts():
-    return ScriptDirectory.from_config(migration.make_config(None))
+    return ScriptDirectory.from_config(make_config(None))
 
 
 def chain():
@@ -117,7 +118,7 @@ def admin_engine(backend_or_url, **options):
     """
     url = SERVER_URLS.get(backend_or_url, backend_or_url)
     return sa.create_engine(
-        migration.parse_url(url), poolclass=sa.pool.NullPool,
+        db.parse_url(url), poolclass=sa.pool.NullPool,
         isolation_level="AUTOCOMMIT", **options)
 
 
@@ -164,7 +165,7 @@ def provision(backend, directory, mysql_charset="utf8mb4"):
                     f"CREATE DATABASE {name} CHARACTER SET {mysql_charset}")
             else:
                 connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        url = migration.parse_url(SERVER_URLS[backend]).set(database=name)
+        url = db.parse_url(SERVER_URLS[backend]).set(database=name)
         try:
             yield url.render_as_string(hide_password=False)
         finally:
@@ -292,7 +293,7 @@ def execute(engine, *statements):
 @contextlib.contextmanager
 def disposing(url):
     """The tool's own engine on ``url``, disposed afterwards."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         yield engine
     finally:
@@ -372,7 +373,7 @@ def assert_exactly_at_recorded(engine, solum, reference_url):
 def mysql_user(database, password):
     """A MariaDB user with a password and rights on one database."""
     require_backend("mysql")
-    admin = sa.create_engine(migration.parse_url(SERVER_URLS["mysql"]),
+    admin = sa.create_engine(db.parse_url(SERVER_URLS["mysql"]),
                              poolclass=sa.pool.NullPool)
     name = f"solum_{uuid.uuid4().hex[:10]}"
     quoted = password.replace("'", "''")
@@ -391,7 +392,7 @@ def mysql_user(database, password):
 
 
 def user_url(db_url, user, encoded_password):
-    url = migration.parse_url(db_url)
+    url = db.parse_url(db_url)
     return (f"{url.drivername}://{user}:{encoded_password}@{url.host}:"
             f"{url.port}/{url.database}")
 
@@ -407,7 +408,7 @@ def secret_url_of(backend, db_url):
     if backend == "sqlite":
         yield db_url
         return
-    url = migration.parse_url(db_url)
+    url = db.parse_url(db_url)
     if backend == "postgresql":
         # A server that checks passwords keeps the one it was given.
         yield db_url if url.password else user_url(db_url, url.username,
@@ -636,7 +637,7 @@ class Blocker:
     """Another session holding a lock on a table: its ALTER must wait."""
 
     def __init__(self, url, table=BLOCKED_TABLE):
-        self.engine = sa.create_engine(migration.parse_url(url),
+        self.engine = sa.create_engine(db.parse_url(url),
                                        poolclass=sa.pool.NullPool)
         self.connection = self.engine.connect()
         if self.connection.dialect.name == "mysql":
@@ -707,7 +708,7 @@ def forge_lease(engine, expires_in, node="gone-node:3306"):
     with engine.begin() as connection:
         now = int(time.time())
         connection.execute(sa.text(
-            f"UPDATE {lock.LOCK_TABLE} SET token = :token, host = 'ctl9', "
+            f"UPDATE {db.LOCK_TABLE} SET token = :token, host = 'ctl9', "
             f"pid = 4242, command = 'upgrade head', node = :node, "
             f"acquired_at = :now, expires_at = :expires, lease = 120, "
             f"renewed_at = :now, connections = NULL, state = 'running' "
@@ -923,7 +924,7 @@ def read_only_user(backend, urls):
         else:
             execute(admin, f"CREATE ROLE {name} LOGIN PASSWORD '{quoted}'")
         for url, engine in zip(urls, each, strict=True):
-            database = migration.parse_url(url).database
+            database = db.parse_url(url).database
             if backend == "mysql":
                 execute(admin, f"GRANT SELECT ON `{database}`.* TO "
                                f"'{name}'@'%%'")

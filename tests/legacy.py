@@ -26,7 +26,7 @@ import datetime
 
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import db
 
 LEGACY_REVISION = "498adc6185ae"
 
@@ -258,7 +258,7 @@ def ddl(dialect, form):
 
 def build(url, form, rows=True):
     """Make the empty database at ``url`` a 2014 Solum database."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with engine.begin() as connection:
             for statement in ddl(engine.dialect.name, form):

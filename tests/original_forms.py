@@ -24,7 +24,7 @@ import datetime
 
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests import schema_spec
 
 ERAS = ("1.3", "1.4")
@@ -116,7 +116,7 @@ def _creation_order(schema):
 
 def build(url, revision, era, version_key=True, rows=True):
     """Make the empty database at ``url`` the original's ``revision``."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         dialect = engine.dialect.name
         with engine.begin() as connection:

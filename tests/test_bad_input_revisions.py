@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -189,7 +189,7 @@ def test_non_utf8_revision_changes_nothing(tmp_path, solum):
     config.write_text("")
     url = f"sqlite:///{tmp_path}/solum.sqlite"
     assert solum("upgrade", "kilo", url=url).code == 0
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         before = state(engine)
         process = subprocess.run(

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests.helpers import (
     ENCODED,
     HEAD,
@@ -149,7 +149,7 @@ def test_unreachable_server_for_locking_commands(solum, scheme, argv):
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def test_missing_database_line_names_the_user(backend, solum):
     require_backend(backend)
-    url = migration.parse_url(SERVER_URLS[backend]).set(
+    url = db.parse_url(SERVER_URLS[backend]).set(
         database=f"solum_absent_{uuid.uuid4().hex[:8]}")
     if url.password is not None:
         pytest.skip("the server URL holds a password; this test is of a "
@@ -162,7 +162,7 @@ def test_missing_database_line_names_the_user(backend, solum):
 
 
 def _pg_role(name, password):
-    admin = sa.create_engine(migration.parse_url(SERVER_URLS["postgresql"]),
+    admin = sa.create_engine(db.parse_url(SERVER_URLS["postgresql"]),
                              poolclass=sa.pool.NullPool,
                              isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -174,7 +174,7 @@ def _pg_role(name, password):
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def test_wrong_password_on_upgrade_changes_nothing(backend, db_url, engine,
                                                    solum):
-    url = migration.parse_url(db_url)
+    url = db.parse_url(db_url)
     assert solum("upgrade", "kilo", url=db_url).code == 0
     with_rows(engine)
     before = state(engine)
@@ -188,7 +188,7 @@ def test_wrong_password_on_upgrade_changes_nothing(backend, db_url, engine,
             stack.callback(admin.dispose)
             stack.callback(execute, admin, f"DROP ROLE {user}")
             probe = sa.create_engine(
-                migration.parse_url(user_url(db_url, user, wrong)),
+                db.parse_url(user_url(db_url, user, wrong)),
                 poolclass=sa.pool.NullPool)
             try:
                 with probe.connect():

@@ -1,4 +1,4 @@
-"""solum_db_manage/chain.py is what walking the migration scripts gives.
+"""solum_db_manage/chain_data.py is what walking the migration scripts gives.
 
 The chain's data (revisions, head, the tables and columns each revision
 leaves) is shipped as a module so that ``version``, ``check`` and
@@ -16,27 +16,28 @@ import sys
 import pytest
 from alembic.script import ScriptDirectory
 
-from solum_db_manage import chain, diagnose, migration
+from solum_db_manage import chain, chain_data, compare, scripts
+from solum_db_manage.config import make_config
 
 REGENERATE = "python -m solum_db_manage.chain --write"
 
 
 @pytest.fixture(scope="module")
 def walked():
-    return chain.walk()
+    return scripts.walk_chain()
 
 
 def test_chain_py_is_current(walked):
-    source = pathlib.Path(chain.__file__).read_text(encoding="utf-8")
+    source = pathlib.Path(chain_data.__file__).read_text(encoding="utf-8")
     assert chain.regenerated(source) == source, (
-        f"solum_db_manage/chain.py is stale (a revision was added or "
+        f"solum_db_manage/chain_data.py is stale (a revision was added or "
         f"changed): run '{REGENERATE}'")
 
 
 def test_the_shipped_chain_is_the_walked_chain(walked):
     head, steps = walked
-    shipped = chain.shipped()
-    assert shipped.head == chain.HEAD == head, REGENERATE
+    shipped = scripts.shipped_chain()
+    assert shipped.head == chain_data.HEAD == head, REGENERATE
     assert shipped.revisions == [revision for revision, _, _ in steps]
     assert shipped.fingerprints == [(revision, tables)
                                     for revision, _, tables in steps]
@@ -44,22 +45,23 @@ def test_the_shipped_chain_is_the_walked_chain(walked):
 
 
 def test_the_shipped_chain_is_alembics(walked):
-    script = ScriptDirectory.from_config(migration.make_config(None))
-    assert chain.HEAD == script.get_current_head()
-    assert chain.shipped().revisions == [
+    script = ScriptDirectory.from_config(make_config(None))
+    assert chain_data.HEAD == script.get_current_head()
+    assert scripts.shipped_chain().revisions == [
         rev.revision for rev in reversed(list(script.walk_revisions()))]
-    assert chain.SCRIPTS == tuple(sorted(chain.script_names()))
-    for revision in chain.shipped().revisions:
-        assert chain.shipped().pending(revision) == [
+    assert chain_data.SCRIPTS == tuple(sorted(scripts.script_names()))
+    for revision in scripts.shipped_chain().revisions:
+        assert scripts.shipped_chain().pending(revision) == [
             step.revision.revision
             for step in script._upgrade_revs("heads", (revision,))]
 
 
 def test_the_scripts_in_use_are_described_by_the_shipped_data(caplog):
     with caplog.at_level(logging.WARNING):
-        assert chain.current() is chain.shipped()
+        assert scripts.current_chain() is scripts.shipped_chain()
     assert caplog.records == []
-    assert diagnose.revision_fingerprints() is chain.shipped().fingerprints
+    assert (compare.revision_fingerprints()
+            is scripts.shipped_chain().fingerprints)
 
 
 def test_the_check_command_says_up_to_date():
@@ -67,7 +69,7 @@ def test_the_check_command_says_up_to_date():
         [sys.executable, "-m", "solum_db_manage.chain"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("chain.py is up to date\n")
+    assert result.stdout.endswith("chain_data.py is up to date\n")
 
 
 NEW_REVISION = '''"""Add a column to app
@@ -97,32 +99,33 @@ def downgrade():
 
 @pytest.fixture
 def scripts_with_a_new_revision(tmp_path, monkeypatch):
-    """A copy of the scripts with one revision chain.py does not know."""
-    real = pathlib.Path(migration.scripts_path())
+    """A copy of the scripts with one revision chain_data.py does not know."""
+    real = pathlib.Path(scripts.scripts_path())
     copy = tmp_path / "alembic_migrations"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns(
         "__pycache__"))
     (copy / "versions" / "0123456789ab_add_a_column_to_app.py").write_text(
-        NEW_REVISION.format(head=chain.HEAD))
-    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+        NEW_REVISION.format(head=chain_data.HEAD))
+    monkeypatch.setattr(scripts, "SCRIPT_LOCATION", str(copy))
     return copy
 
 
 def test_a_revision_not_in_chain_py_is_noticed_and_walked(
         scripts_with_a_new_revision, caplog):
     with caplog.at_level(logging.WARNING, logger="solum_db_manage"):
-        found = chain.current()
-    assert found is not chain.shipped()
+        found = scripts.current_chain()
+    assert found is not scripts.shipped_chain()
     assert found.head == "0123456789ab"
-    assert found.revisions == chain.shipped().revisions + ["0123456789ab"]
+    assert found.revisions == (scripts.shipped_chain().revisions
+                               + ["0123456789ab"])
     tables = dict(found.fingerprints)["0123456789ab"]
     assert "frobnication" in tables["app"]
     assert [record.getMessage() for record in caplog.records] == [
-        f"solum_db_manage/chain.py does not describe the "
+        f"solum_db_manage/chain_data.py does not describe the "
         f"migration scripts (a revision added or removed?); walking them "
         f"instead. Run '{REGENERATE}'."]
     # Regenerating would describe the new revision.
-    source = pathlib.Path(chain.__file__).read_text(encoding="utf-8")
+    source = pathlib.Path(chain_data.__file__).read_text(encoding="utf-8")
     regenerated = chain.regenerated(source)
     assert regenerated != source
     assert 'HEAD = "0123456789ab"' in regenerated

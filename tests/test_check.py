@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import lock, migration, releases
+from solum_db_manage import db, lock, releases
 from tests import dbutil, legacy
 from tests.helpers import (
     BEFORE_UNIQUE,
@@ -124,7 +124,7 @@ def fresh_head(backend, new_db_url, solum):
     if backend not in _fresh_heads:
         url = new_db_url()
         run_ok(solum, "upgrade", "head", url=url)
-        engine = migration.create_engine(url)
+        engine = db.create_engine(url)
         try:
             _fresh_heads[backend] = (
                 dbutil.snapshot(engine, include_version_table=True),
@@ -491,7 +491,7 @@ def same_host(text):
 
 
 def test_locked_while_a_migration_runs(db_url, solum):
-    with lock.MigrationLock(db_url, "upgrade head", timeout=5).held():
+    with lock.MigrationLock(db_url, "upgrade head", timeout=5).hold():
         started = time.monotonic()
         checked = check(solum, db_url)
         elapsed = time.monotonic() - started
@@ -517,7 +517,7 @@ def test_locked_while_a_migration_runs(db_url, solum):
 HOLD_AND_SLEEP = """
 import sys, time
 from solum_db_manage.lock import MigrationLock
-with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).held():
+with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).hold():
     print("held", flush=True)
     time.sleep(120)
 """
@@ -666,7 +666,7 @@ def test_failed_run_is_reported_until_an_upgrade_completes(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_check_creates_no_sqlite_file(backend, db_url, solum):
-    path = migration.parse_url(db_url).database
+    path = db.parse_url(db_url).database
     assert not os.path.exists(path)
     result = solum("check", url=db_url)
     assert "Traceback" not in result.err
@@ -694,7 +694,7 @@ def test_check_as_a_read_only_user(backend, db_url, new_db_url, engine,
         assert checked.found["state"] == "empty"
         assert run_ok(solum, "version", url=at_head).out == \
             f"Current DB revision is {HEAD_NAMED}\n"
-    empty_engine = migration.create_engine(empty_url)
+    empty_engine = db.create_engine(empty_url)
     try:
         assert table_names(empty_engine) == set()
     finally:

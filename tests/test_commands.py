@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests import dbutil
 from tests.helpers import (
     BEFORE_UNIQUE,
@@ -196,7 +196,7 @@ def test_downgrade_schema_matches_upgrade_to_the_same_revision(
     assert solum("downgrade", KILO, url=db_url).code == 0
     other_url = new_db_url()
     assert solum("upgrade", KILO, url=other_url).code == 0
-    other = migration.create_engine(other_url)
+    other = db.create_engine(other_url)
     try:
         assert dbutil.snapshot(engine) == dbutil.snapshot(other)
     finally:
@@ -271,7 +271,7 @@ def test_a_new_revision_runs_on_top_of_head(solum, db_url, engine,
     assert solum("revision", "-m", "nothing yet").code == 0
     [new_head] = scripts().get_heads()
     assert new_head != HEAD
-    # chain.py does not know the new revision yet: the scripts are walked
+    # chain_data.py does not know the new revision yet: the scripts are walked
     # instead (with a warning), and the models, of the old head, are not
     # taken for the head schema.
     result = run_ok(solum, "upgrade", url=db_url)
@@ -489,7 +489,7 @@ def test_unreachable_server_is_one_error_line(solum, url):
 def test_missing_database_is_one_error_line(solum, backend):
     require_backend(backend)
     name = f"solum_absent_{uuid.uuid4().hex[:8]}"
-    url = migration.parse_url(SERVER_URLS[backend]).set(database=name)
+    url = db.parse_url(SERVER_URLS[backend]).set(database=name)
     line = assert_one_error(solum(
         "upgrade", url=url.render_as_string(hide_password=False)))
     assert "cannot connect to the database" in line
@@ -507,7 +507,7 @@ def test_missing_sqlite_directory_is_one_error_line(solum, tmp_path):
 
 @pytest.mark.parametrize("backend", ["mysql"])
 def test_password_with_special_characters_connects(solum, db_url, engine):
-    database = migration.parse_url(db_url).database
+    database = db.parse_url(db_url).database
     with mysql_user(database, PASSWORD) as user:
         url = user_url(db_url, user, ENCODED)
         result = solum("upgrade", url=url)
@@ -520,7 +520,7 @@ def test_password_with_special_characters_connects(solum, db_url, engine):
 
 @pytest.mark.parametrize("backend", ["mysql"])
 def test_wrong_password_is_one_error_line(solum, db_url):
-    database = migration.parse_url(db_url).database
+    database = db.parse_url(db_url).database
     with mysql_user(database, PASSWORD) as user:
         url = user_url(db_url, user, "S3cretWrong")
         result = solum("version", url=url)
@@ -537,7 +537,7 @@ def test_wrong_password_is_one_error_line(solum, db_url):
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def test_password_never_appears_in_any_output(
         solum, db_url, engine, tmp_path):
-    url_parts = migration.parse_url(db_url)
+    url_parts = db.parse_url(db_url)
     log_file = tmp_path / "solum-db-manage.log"
     with contextlib.ExitStack() as stack:
         if url_parts.get_backend_name() == "mysql":

@@ -5,7 +5,7 @@ import ssl
 import pymysql
 import pytest
 
-from solum_db_manage import migration
+from solum_db_manage import db
 
 
 @pytest.mark.parametrize("backend", ["mysql"])
@@ -22,9 +22,9 @@ def test_pymysql_connections_share_one_tls_context(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ssl, "create_default_context", counted)
-    monkeypatch.setattr(migration, "_SHARED_TLS", {})
+    monkeypatch.setattr(db, "_SHARED_TLS", {})
     for _ in range(3):
-        engine = migration.create_engine(db_url)
+        engine = db.create_engine(db_url)
         try:
             with engine.connect() as connection:
                 assert connection.exec_driver_sql("SELECT 1").scalar() == 1
@@ -40,10 +40,10 @@ def test_pymysql_connections_share_one_tls_context(
 
 def test_explicit_tls_options_are_not_shared():
     """A context the user configured is the connection's own."""
-    connection_class = migration._pymysql_connection_class()
+    connection_class = db._pymysql_connection_class()
     own = ssl.create_default_context()
     probe = connection_class.__new__(connection_class)
     assert probe._create_ssl_ctx(own) is own
     built = probe._create_ssl_ctx({"verify_mode": False})
-    assert built is not migration._SHARED_TLS.get("default")
+    assert built is not db._SHARED_TLS.get("default")
     assert built.verify_mode == ssl.CERT_NONE

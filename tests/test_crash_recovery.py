@@ -38,7 +38,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from solum_db_manage import migration
+from solum_db_manage import commands, db
+from solum_db_manage.config import make_config
 from tests import dbutil, rows_spec, schema_spec
 from tests.helpers import (
     HEAD,
@@ -115,7 +116,7 @@ class Server:
         self.prefix = f"solum_test_{uuid.uuid4().hex[:8]}_"
 
     def url(self, name):
-        return migration.parse_url(SERVER_URLS[self.backend]).set(
+        return db.parse_url(SERVER_URLS[self.backend]).set(
             database=name).render_as_string(hide_password=False)
 
     def create(self, template=None):
@@ -221,7 +222,7 @@ def server(tmp_path):
 
 def open_engine(url):
     """A pooled engine: reflection opens a connection per call."""
-    parsed = migration.parse_url(url)
+    parsed = db.parse_url(url)
     connect_args = {}
     if parsed.get_backend_name() == "mysql":
         connect_args["init_command"] = "SET SESSION sql_mode = 'TRADITIONAL'"
@@ -240,7 +241,7 @@ def engine_on(url):
 def with_rows_at_icehouse(server):
     """A database at icehouse holding rows in every table; its ledger."""
     url = server.create()
-    migration.upgrade(migration.make_config(url), "icehouse")
+    commands.upgrade(make_config(url), "icehouse")
     ledger = rows_spec.Ledger()
     ledger.upgraded("icehouse")
     with engine_on(url) as engine:
@@ -312,8 +313,8 @@ def error_line(text):
 
 def complete_without_the_tool(url):
     """Upgrade to head through Alembic alone, without the tool's checks."""
-    config = migration.make_config(url)
-    with migration.connect(config):
+    config = make_config(url)
+    with db.connect(config):
         command.upgrade(config, "head")
 
 
@@ -602,11 +603,11 @@ WITH_ROWS = [
 def uninterrupted_states(server):
     """{revision: State} after an uninterrupted upgrade to it."""
     url = server.create()
-    config = migration.make_config(url)
+    config = make_config(url)
     with engine_on(url) as engine:
         states = {None: State.of(engine)}
         for revision in REVISIONS:
-            migration.upgrade(config, revision)
+            commands.upgrade(config, revision)
             states[revision] = State.of(engine)
     server.drop(url)
     return states

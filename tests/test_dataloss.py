@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from solum_db_manage import dataloss, migration
+from solum_db_manage import commands, dataloss, db
+from solum_db_manage.config import make_config
 from tests import dbutil, schema_spec
 from tests.helpers import (
     HEAD,
@@ -37,7 +38,7 @@ def counts(losses):
 
 
 def upgrade(db_url, revision):
-    migration.upgrade(migration.make_config(db_url), revision)
+    commands.upgrade(make_config(db_url), revision)
 
 
 def warnings(err):
@@ -50,7 +51,7 @@ def warnings(err):
 
 
 def test_plan_is_the_walk_alembic_makes():
-    config = migration.make_config("sqlite://")
+    config = make_config("sqlite://")
     assert dataloss.plan(config, ("438cd6d1c655",), "+2", UP) == [
         ("27dff58cbc65", UP), ("2c058b5051e4", UP)]
     assert dataloss.plan(config, (HEAD,), "-2", DOWN) == [
@@ -63,7 +64,7 @@ def test_plan_is_the_walk_alembic_makes():
 
 
 def test_every_revision_has_reviewed_declarations():
-    script = ScriptDirectory.from_config(migration.make_config("sqlite://"))
+    script = ScriptDirectory.from_config(make_config("sqlite://"))
     revisions = {script.revision for script in script.walk_revisions()}
     assert set(dataloss.DECLARATIONS) == revisions, (
         "declare in solum_db_manage/dataloss.py what each new revision's "
@@ -92,7 +93,7 @@ def test_assess_counts_rows_of_dropped_tables_and_values_too_long(
     insert(engine, "app")
     insert(engine, "app")
     losses = assess(engine, dataloss.plan(
-        migration.make_config(db_url), ("43df309dbf3f",), "1393c21ea82c",
+        make_config(db_url), ("43df309dbf3f",), "1393c21ea82c",
         DOWN))
     assert counts(losses) == {
         ("43df309dbf3f", DOWN, "narrows image.base_image_id to 36 "
@@ -107,7 +108,7 @@ def test_assess_finds_nothing_where_only_nulls_would_go(db_url, engine):
     insert(engine, "assembly", plan_id=plan_id)
     insert(engine, "image", base_image_id="f" * 36, status="READY")
     insert(engine, "userlogs")
-    config = migration.make_config(db_url)
+    config = make_config(db_url)
     steps = dataloss.plan(config, (HEAD,), "450600086a09", DOWN)
     assert assess(engine, steps) == []
 
@@ -120,7 +121,7 @@ def test_assess_counts_nothing_where_an_earlier_step_adds_the_column(
     plan_id = insert(engine, "plan")
     for trigger in ("trigger-1", "trigger-2"):
         insert(engine, "assembly", plan_id=plan_id, trigger_id=trigger)
-    steps = dataloss.plan(migration.make_config(db_url), ("icehouse",),
+    steps = dataloss.plan(make_config(db_url), ("icehouse",),
                           "head", UP)
     found = counts(assess(engine, steps))
     assert list(found.values()) == [1]
@@ -239,7 +240,7 @@ def test_the_trigger_move_is_counted_on_every_schema_before_it(
     Icehouse, assemblies have no trust_id and no username yet."""
     for start in ("icehouse", "498adc6185ae", "2f15f41cd87f"):
         upgrade(db_url, start)
-        steps = dataloss.plan(migration.make_config(db_url), (start,),
+        steps = dataloss.plan(make_config(db_url), (start,),
                               "5583c6e70156", UP)
         assert ("5583c6e70156", UP) in steps
         assess(engine, steps)  # raises on a missing column
@@ -336,7 +337,7 @@ def _removed(before, after, renamed):
 
 def _run_step(config, revision, direction):
     """Assess, then run one step; what it removed and what was counted."""
-    with migration.connect(config) as connection:
+    with db.connect(config) as connection:
         before = _shape(connection)
         losses = dataloss.assess(connection, [(revision, direction)])
         connection.rollback()
@@ -355,7 +356,7 @@ def _run_step(config, revision, direction):
 def test_declarations_cover_every_drop_and_narrowing_of_the_chain(tmp_path):
     db_url = f"sqlite:///{tmp_path}/walk.sqlite"
     engine = sa.create_engine(db_url)
-    config = migration.make_config(db_url)
+    config = make_config(db_url)
     problems = []
     steps = [(rev, UP) for rev in schema_spec.REVISIONS]
     steps += [(rev, DOWN) for rev in reversed(schema_spec.REVISIONS)]

@@ -41,7 +41,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import chain, fresh, lock, migration, tables, types
+from solum_db_manage import chain_data, coltypes, db, fresh, lock, tables
+from solum_db_manage.config import make_config
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -55,7 +56,7 @@ VERSION_TABLE = ("CREATE TABLE alembic_version (version_num VARCHAR(32) "
                  "PRIMARY KEY (version_num))")
 
 # The lock table is the tool's, compared on its own (lock_rows).
-_NOT_SCHEMA = (lock.LOCK_TABLE,)
+_NOT_SCHEMA = (db.LOCK_TABLE,)
 
 
 # --- describing a schema ----------------------------------------------------
@@ -230,7 +231,7 @@ def _describe_sqlite(connection):
 
 def describe_schema(url):
     """Everything about the schema that the fast path must reproduce."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with engine.connect() as connection:
             describe = {"mysql": _describe_mysql,
@@ -243,17 +244,17 @@ def describe_schema(url):
 
 def lock_rows(url):
     """What the lock table says of the last run (never who or when)."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with engine.connect() as connection:
             return _rows(connection, "SELECT id, command, state, detail "
-                         f"FROM {lock.LOCK_TABLE} ORDER BY id")
+                         f"FROM {db.LOCK_TABLE} ORDER BY id")
     finally:
         engine.dispose()
 
 
 def table_names(url):
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         return set(sa.inspect(engine).get_table_names())
     finally:
@@ -261,7 +262,7 @@ def table_names(url):
 
 
 def version_rows(url):
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         return dbutil.version_rows(engine)
     finally:
@@ -281,7 +282,7 @@ def walk_the_chain(solum, url):
 
 def build(url):
     """build_head on its own connection, committed; what it returned."""
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with engine.connect() as connection:
             built = fresh.build_head(connection)
@@ -292,7 +293,7 @@ def build(url):
 
 
 def execute(url, *statements):
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with engine.begin() as connection:
             for statement in statements:
@@ -315,8 +316,8 @@ def assert_same_schema(chain_url, fast_url):
 def test_the_head_recorded_is_the_chains_head():
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(migration.make_config(None))
-    assert chain.HEAD == script.get_current_head() == HEAD
+    script = ScriptDirectory.from_config(make_config(None))
+    assert chain_data.HEAD == script.get_current_head() == HEAD
 
 
 def test_the_fast_path_imports_no_alembic(tmp_path):
@@ -324,9 +325,9 @@ def test_the_fast_path_imports_no_alembic(tmp_path):
     url = f"sqlite:///{tmp_path}/fresh.sqlite"
     script = (
         "import sys\n"
-        "from solum_db_manage import fresh, migration\n"
+        "from solum_db_manage import db, fresh\n"
         "imported = [m for m in sys.modules if m.split('.')[0] == 'alembic']\n"
-        "engine = migration.create_engine(sys.argv[1])\n"
+        "engine = db.create_engine(sys.argv[1])\n"
         "with engine.connect() as connection:\n"
         "    built = fresh.build_head(connection)\n"
         "    connection.commit()\n"
@@ -367,7 +368,7 @@ def test_the_comparison_sees_column_order_and_indexes(backend, new_db_url):
     build(right)
     # component in the other dialects' order: PostgreSQL's is not theirs.
     other = "mysql" if backend == "postgresql" else "postgresql"
-    engine = migration.create_engine(wrong_order)
+    engine = db.create_engine(wrong_order)
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql(VERSION_TABLE)
@@ -432,7 +433,7 @@ def test_other_tables_do_not_stop_the_fast_path(backend, new_db_url,
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_build_head_runs_in_the_callers_transaction(backend, db_url):
     """Rolled back, nothing of it stays (where DDL is transactional)."""
-    engine = migration.create_engine(db_url)
+    engine = db.create_engine(db_url)
     try:
         with engine.connect() as connection:
             assert fresh.build_head(connection) == HEAD
@@ -456,7 +457,7 @@ def test_column_order_names_every_column_once():
         "resource_uri", "component_type", "heat_stack_id"]
 
 
-# --- upgrade head through the fast path (migration.upgrade's hook) --------
+# --- upgrade head through the fast path (commands.upgrade's hook) --------
 
 
 def took_the_fast_path(result):
@@ -484,7 +485,7 @@ def test_upgrade_head_on_an_empty_database_leaves_what_the_chain_leaves(
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -496,10 +497,10 @@ def test_the_fast_path_gives_up_on_a_held_lock_as_the_chain_does(
     chain_url, fast_url = new_db_url(), new_db_url()
     results = {}
     for url, target in ((chain_url, "kilo"), (fast_url, "head")):
-        with lock.MigrationLock(url, "upgrade head", timeout=10).held():
+        with lock.MigrationLock(url, "upgrade head", timeout=10).hold():
             results[target] = solum("upgrade", target, "--lock-timeout",
                                     "1", url=url)
-        assert table_names(url) == {lock.LOCK_TABLE}
+        assert table_names(url) == {db.LOCK_TABLE}
         assert version_rows(url) == []
 
     def words(result):
@@ -551,7 +552,7 @@ def test_the_fast_built_schema_checks_clean_and_migrates(new_db_url,
     # To base, then up again: the fast path, reusing the version table.
     base = solum("downgrade", "base", url=fast_url)
     assert base.code == 0, base.err
-    assert table_names(fast_url) == {"alembic_version", lock.LOCK_TABLE}
+    assert table_names(fast_url) == {"alembic_version", db.LOCK_TABLE}
     assert version_rows(fast_url) == []
     assert took_the_fast_path(solum("upgrade", "head", url=fast_url))
     assert solum("check", url=fast_url).code == 0
@@ -564,7 +565,7 @@ def _value(table, column):
         referred = next(iter(column.foreign_keys)).column.table
         return None if referred is table else 1
     type_ = column.type
-    if isinstance(type_, (types.YAMLEncodedDict, types.JSONEncodedDict)):
+    if isinstance(type_, (coltypes.YAMLEncodedDict, coltypes.JSONEncodedDict)):
         return {"key": [1, "two"]}
     if isinstance(type_, sa.Boolean):
         return True
@@ -579,7 +580,7 @@ def _value(table, column):
 
 def test_rows_go_into_every_table_after_the_fast_path(db_url, solum):
     assert took_the_fast_path(solum("upgrade", "head", url=db_url))
-    engine = migration.create_engine(db_url)
+    engine = db.create_engine(db_url)
     try:
         with engine.begin() as connection:
             expected = {}

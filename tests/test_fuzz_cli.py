@@ -48,7 +48,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from solum_db_manage import cli, errors, migration
+from solum_db_manage import cli, db, errors, scripts
+from solum_db_manage.config import make_config
 
 # The documented exit statuses (README "Exit status", errors.py).
 EXIT_STATUSES = {0, 1, 2, 3, 4, 5, 6, 7, 130}
@@ -268,7 +269,7 @@ def seeds(tmp_path_factory):
                              "--database-connection", url, "upgrade",
                              revision]) == 0
     shutil.copy(directory / "kilo.sqlite", directory / "two-rows.sqlite")
-    engine = migration.create_engine(
+    engine = db.create_engine(
         f"sqlite:///{directory}/two-rows.sqlite")
     with engine.begin() as connection:
         connection.exec_driver_sql(
@@ -282,10 +283,10 @@ def scripts_copy(tmp_path_factory, monkeypatch):
     """``revision`` writes here, never into the package."""
     from alembic.script import ScriptDirectory
 
-    real = ScriptDirectory.from_config(migration.make_config(None)).dir
+    real = ScriptDirectory.from_config(make_config(None)).dir
     copy = tmp_path_factory.mktemp("scripts") / "alembic_migrations"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+    monkeypatch.setattr(scripts, "SCRIPT_LOCATION", str(copy))
     return copy / "versions"
 
 

@@ -191,7 +191,7 @@ import sys, time
 from solum_db_manage import lock
 held = lock.MigrationLock(sys.argv[1], "upgrade head",
                           lease=float(sys.argv[2]))
-with held.held():
+with held.hold():
     print("held", flush=True)
     time.sleep(600)
 """
@@ -210,7 +210,7 @@ def hold_and_kill(url, lease):
 
 def test_a_lock_held_through_node_1_excludes_node_2(solum, galera_db):
     node1, node2, _ = galera_db
-    with lock.MigrationLock(node1, "upgrade head").held():
+    with lock.MigrationLock(node1, "upgrade head").hold():
         waited = solum("upgrade", "head", "--lock-timeout", "1", url=node2)
         checked = solum("check", url=node2)
     assert waited.code == 7, waited.err

@@ -9,7 +9,7 @@ import time
 
 import sqlalchemy as sa
 
-from solum_db_manage import lock
+from solum_db_manage import db
 from tests.helpers import (
     HEAD,
     KILO,
@@ -103,7 +103,7 @@ def test_a_lease_of_a_node_gone_that_cannot_expire_is_cleared_by_unlock(
         with engine.connect() as connection:
             connection.exec_driver_sql("SET SESSION wsrep_sync_wait = 1")
             row = connection.execute(sa.text(
-                f"SELECT token, state FROM {lock.LOCK_TABLE}")).one()
+                f"SELECT token, state FROM {db.LOCK_TABLE}")).one()
     finally:
         engine.dispose()
     assert tuple(row) == (None, "done")

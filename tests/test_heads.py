@@ -11,7 +11,7 @@ import re
 
 from alembic.script import ScriptDirectory
 
-from solum_db_manage import migration
+from solum_db_manage.config import make_config
 
 # (revision, down_revision, file slug, title, Create Date), base to head.
 CHAIN = (
@@ -68,7 +68,7 @@ CHAIN = (
 
 
 def scripts():
-    return ScriptDirectory.from_config(migration.make_config(None))
+    return ScriptDirectory.from_config(make_config(None))
 
 
 def test_exactly_one_head_and_one_base():

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from solum_db_manage import migration
+from solum_db_manage import db
+from solum_db_manage.config import make_config
 from tests import dbutil, legacy
 from tests.helpers import (
     HEAD,
@@ -35,7 +36,7 @@ def open_engine():
     engines = []
 
     def open_(url):
-        engines.append(migration.create_engine(url))
+        engines.append(db.create_engine(url))
         return engines[-1]
 
     yield open_
@@ -275,8 +276,8 @@ def test_database_left_at_juno_by_a_failed_upgrade_recovers(
     before = all_rows(engine)
     # What the original's upgrade head did before failing at 27dff58cbc65
     # (plain Alembic: this tool refuses it).
-    config = migration.make_config(db_url)
-    with migration.connect(config):
+    config = make_config(db_url)
+    with db.connect(config):
         command.upgrade(config, "438cd6d1c655")
     assert dbutil.version_rows(engine) == ["438cd6d1c655"]
     schema = dbutil.snapshot(engine, include_version_table=True)

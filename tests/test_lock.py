@@ -17,7 +17,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import lock
+from solum_db_manage import db, lock
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -30,9 +30,9 @@ RUNS = 8
 def revisions():
     from alembic.script import ScriptDirectory
 
-    from solum_db_manage import migration
+    from solum_db_manage.config import make_config
 
-    script = ScriptDirectory.from_config(migration.make_config(None))
+    script = ScriptDirectory.from_config(make_config(None))
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
@@ -117,7 +117,7 @@ def test_concurrent_downgrades_run_each_revision_once(
 
 
 def held_lock(url, command="upgrade head"):
-    return lock.MigrationLock(url, command, timeout=10).held()
+    return lock.MigrationLock(url, command, timeout=10).hold()
 
 
 def test_a_waiting_run_names_the_holder_and_gives_up_unchanged(
@@ -160,7 +160,7 @@ def test_a_lock_is_taken_as_soon_as_it_is_released(db_url, engine, solum):
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -224,10 +224,10 @@ def test_read_only_commands_take_no_lock(backend, db_url, solum):
 
 def test_the_lock_table_is_not_part_of_the_schema(db_url, engine, solum):
     assert solum("upgrade", url=db_url).code == 0
-    assert sa.inspect(engine).has_table(lock.LOCK_TABLE)
+    assert sa.inspect(engine).has_table(db.LOCK_TABLE)
     assert solum("downgrade", "base", url=db_url).code == 0
     tables = set(sa.inspect(engine).get_table_names())
-    assert tables <= {dbutil.VERSION_TABLE, lock.LOCK_TABLE}
+    assert tables <= {dbutil.VERSION_TABLE, db.LOCK_TABLE}
     # Nor is it a difference from the models at head.
     assert solum("upgrade", url=db_url).code == 0
     assert solum("check", url=db_url).code == 0

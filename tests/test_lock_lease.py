@@ -22,7 +22,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import lock, migration
+from solum_db_manage import db, lock, lock_sessions
 from tests import dbutil
 from tests.helpers import (
     BLOCKED_AT,
@@ -45,7 +45,7 @@ servers = pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def lease_row(engine):
     with engine.connect() as connection:
         return connection.execute(sa.text(
-            f"SELECT * FROM {lock.LOCK_TABLE} WHERE id = 1")).one()._mapping
+            f"SELECT * FROM {db.LOCK_TABLE} WHERE id = 1")).one()._mapping
 
 
 def short_idle_timeout_url(url, engine, roles):
@@ -55,7 +55,7 @@ def short_idle_timeout_url(url, engine, roles):
     the database. MariaDB has no per-user setting: the session's own
     ``wait_timeout`` of 2 s, announced the same way (@@session).
     """
-    parsed = migration.parse_url(url)
+    parsed = db.parse_url(url)
     if engine.dialect.name == "mysql":
         return parsed.update_query_dict(
             {"init_command": "SET SESSION wait_timeout = 2"}
@@ -159,7 +159,7 @@ def test_a_run_that_lost_its_lock_stops_before_its_next_revision(
         with server.connect() as connection:
             # What a run on another node does once the lease expired.
             taken = connection.execute(sa.text(
-                f"UPDATE {lock.LOCK_TABLE} SET token = :token, "
+                f"UPDATE {db.LOCK_TABLE} SET token = :token, "
                 f"host = 'ctl2', pid = 4242, node = 'other-node:3306', "
                 f"expires_at = 0 WHERE id = 1 AND token IS NOT NULL"),
                 {"token": str(uuid.uuid4())}).rowcount
@@ -239,7 +239,7 @@ def test_unlock_refuses_a_lease_of_another_node_within_its_term(
 HOLD_SCRIPT = """
 import sys, time
 from solum_db_manage import lock
-with lock.MigrationLock(sys.argv[1], "upgrade head").held():
+with lock.MigrationLock(sys.argv[1], "upgrade head").hold():
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -279,7 +279,7 @@ def test_unlock_refuses_while_the_holder_is_connected(db_url, solum):
 
 # --- The lock table's own schema --------------------------------------------
 
-OLD_TABLE = (f"CREATE TABLE {lock.LOCK_TABLE} (id INTEGER NOT NULL PRIMARY "
+OLD_TABLE = (f"CREATE TABLE {db.LOCK_TABLE} (id INTEGER NOT NULL PRIMARY "
              f"KEY, token VARCHAR(36), host VARCHAR(255), pid INTEGER, "
              f"command VARCHAR(255), node VARCHAR(255), acquired_at BIGINT, "
              f"expires_at BIGINT, state VARCHAR(16), detail VARCHAR(1024))")
@@ -290,27 +290,27 @@ def test_a_lock_table_with_missing_columns_names_the_repair(
     """Point 6: a schema problem, not privileges, with the repair."""
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            f"CREATE TABLE {lock.LOCK_TABLE} (id INTEGER NOT NULL PRIMARY "
+            f"CREATE TABLE {db.LOCK_TABLE} (id INTEGER NOT NULL PRIMARY "
             f"KEY, token VARCHAR(36), state VARCHAR(16))")
         connection.exec_driver_sql(
-            f"INSERT INTO {lock.LOCK_TABLE} (id, state) VALUES (1, 'done')")
+            f"INSERT INTO {db.LOCK_TABLE} (id, state) VALUES (1, 'done')")
     for command in (["upgrade", "head"], ["check"], ["unlock"]):
         result = solum(*command, url=db_url)
         assert result.code == 1, (command, result.err)
         lines = result.err.splitlines()
         assert [line for line in lines if "ERROR" in line] == [lines[-1]]
         assert lines[-1] == (
-            f"ERROR: the migration lock table {lock.LOCK_TABLE} lacks the "
+            f"ERROR: the migration lock table {db.LOCK_TABLE} lacks the "
             f"column(s) host, pid, command, node, acquired_at, expires_at, "
             f"detail: it was not created by this tool, or was altered "
-            f"since. Repair: drop it (DROP TABLE {lock.LOCK_TABLE}; it "
+            f"since. Repair: drop it (DROP TABLE {db.LOCK_TABLE}; it "
             f"holds only the lock's record, no Solum data) and run the "
             f"command again, which recreates it; nothing was changed"), \
             lines[-1]
         assert "permission" not in result.err
-    assert set(sa.inspect(engine).get_table_names()) == {lock.LOCK_TABLE}
+    assert set(sa.inspect(engine).get_table_names()) == {db.LOCK_TABLE}
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP TABLE {lock.LOCK_TABLE}")
+        connection.exec_driver_sql(f"DROP TABLE {db.LOCK_TABLE}")
     assert solum("upgrade", "head", url=db_url).code == 0
     assert solum("check", url=db_url).code == 0
 
@@ -320,12 +320,12 @@ def test_a_lock_table_of_the_first_release_gets_the_lease_columns(
     with engine.begin() as connection:
         connection.exec_driver_sql(OLD_TABLE)
         connection.exec_driver_sql(
-            f"INSERT INTO {lock.LOCK_TABLE} (id, state) VALUES (1, 'done')")
+            f"INSERT INTO {db.LOCK_TABLE} (id, state) VALUES (1, 'done')")
     assert solum("check", url=db_url).code == 3
     result = solum("upgrade", "head", url=db_url)
     assert result.code == 0, result.err
     columns = {c["name"] for c in sa.inspect(engine).get_columns(
-        lock.LOCK_TABLE)}
+        db.LOCK_TABLE)}
     assert {"connections", "lease", "renewed_at"} <= columns
     row = lease_row(engine)
     assert row["token"] is None and row["state"] == "done"
@@ -348,11 +348,11 @@ def forge_own_node_lease(engine, connection_id, unrenewed_for):
     """A lease row of a run on this server that died long ago, whose
     recorded connection id now belongs to an unrelated connection."""
     with engine.connect() as connection:
-        node = lock._session(connection).node()
+        node = lock_sessions.session_for(connection).node()
     now = int(time.time())
     with engine.begin() as connection:
         connection.execute(sa.text(
-            f"UPDATE {lock.LOCK_TABLE} SET token = :token, host = 'ctl9', "
+            f"UPDATE {db.LOCK_TABLE} SET token = :token, host = 'ctl9', "
             f"pid = 4242, command = 'upgrade head', node = :node, "
             f"acquired_at = :renewed, expires_at = :expires, lease = 120, "
             f"renewed_at = :renewed, connections = :ids, state = 'running' "
@@ -372,7 +372,8 @@ def test_a_dead_holder_whose_connection_id_was_reused_is_taken_over(
     term; within its term it still counts as alive."""
     assert solum("upgrade", KILO, url=db_url).code == 0
     with engine.connect() as unrelated:
-        other_id = lock._session(unrelated).connection_id(unrelated)
+        other_id = lock_sessions.session_for(unrelated).connection_id(
+            unrelated)
         # Expired, but not yet a whole term ago: still the holder's.
         forge_own_node_lease(engine, other_id, unrenewed_for=150)
         waited = solum("upgrade", "head", "--lock-timeout", "1",

@@ -18,7 +18,8 @@ acts on, ``_check_<rev>`` asserts the rows and columns it leaves,
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import commands
+from solum_db_manage.config import make_config
 from tests import dbutil, schema_spec
 from tests.helpers import insert
 from tests.rows_spec import MOVE_TRIGGERS, TRIGGER_VALUES, Ledger, check
@@ -44,12 +45,12 @@ def _check_triggers_returned(engine, ledger, step_name):
 
 def test_walk_up_and_down_matches_spec_and_keeps_rows(backend, db_url,
                                                        engine):
-    config = migration.make_config(db_url)
+    config = make_config(db_url)
     ledger = Ledger()
     problems = check(engine, ledger, "at base", backend)
 
     for step, revision in enumerate(REVISIONS):
-        migration.upgrade(config, revision)
+        commands.upgrade(config, revision)
         ledger.upgraded(revision)
         problems += check(engine, ledger, f"upgrade to {revision}", backend)
         ledger.insert(engine, step)
@@ -59,7 +60,7 @@ def test_walk_up_and_down_matches_spec_and_keeps_rows(backend, db_url,
     for revision in reversed(REVISIONS):
         target = schema_spec.below(revision)
         # The rows fill the columns each step drops: a loss to accept.
-        migration.downgrade(config, target or "base", force=True)
+        commands.downgrade(config, target or "base", force=True)
         ledger.downgraded(revision)
         step_name = f"downgrade {revision} -> {target or 'base'}"
         problems += check(engine, ledger, step_name, backend)
@@ -325,19 +326,19 @@ def test_each_revision_that_reshapes_data_has_its_checks():
 def test_each_revision_does_what_it_must(backend, db_url, engine):
     """Up the chain one revision at a time, then back down to base: each
     revision's hooks (above) seed before it and check after it."""
-    config = migration.make_config(db_url)
+    config = make_config(db_url)
     seeded = {}
     for revision in REVISIONS:
         if _hook("pre_upgrade", revision):
             seeded[revision] = _hook("pre_upgrade", revision)(engine)
-        migration.upgrade(config, revision)
+        commands.upgrade(config, revision)
         assert dbutil.version_rows(engine) == [revision]
         if _hook("check", revision):
             _hook("check", revision)(engine, seeded[revision])
     assert set(seeded) == set(RESHAPING)
     for revision in reversed(REVISIONS):
         # The rows fill columns some steps drop: a loss to accept.
-        migration.downgrade(config, schema_spec.below(revision) or "base",
+        commands.downgrade(config, schema_spec.below(revision) or "base",
                             force=True)
         if _hook("post_downgrade", revision):
             _hook("post_downgrade", revision)(engine, seeded[revision])

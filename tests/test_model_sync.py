@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from oslo_db.sqlalchemy import test_migrations
 from sqlalchemy.dialects import mysql
 
-from solum_db_manage import lock, migration, models, tables
+from solum_db_manage import commands, db, lock, models, tables
+from solum_db_manage.config import make_config
 from tests import helpers
 
 
@@ -41,7 +42,7 @@ class ModelsMigrationsSync(test_migrations.ModelsMigrationsSync):
 
     def db_sync(self, engine):
         url = engine.url.render_as_string(hide_password=False)
-        migration.upgrade(migration.make_config(url), "head")
+        commands.upgrade(make_config(url), "head")
 
 
 class _OwnDatabase:
@@ -91,13 +92,13 @@ def problems(result):
 def test_the_model_sync_test_passes_after_the_chain(db_url):
     # Walked revision by revision from kilo: a schema the chain built,
     # not the fast path (an empty database upgraded to head).
-    migration.upgrade(migration.make_config(db_url), "kilo")
+    commands.upgrade(make_config(db_url), "kilo")
     assert problems(run_sync_test(db_url)) == []
 
 
 def test_the_model_sync_test_finds_real_drift(db_url):
     """The same test fails on a model the migrations do not make."""
-    migration.upgrade(migration.make_config(db_url), "head")
+    commands.upgrade(make_config(db_url), "head")
     with helpers.disposing(db_url) as engine:
         helpers.execute(engine, "ALTER TABLE app ADD COLUMN drifted INTEGER")
 
@@ -109,8 +110,8 @@ def test_the_model_sync_test_finds_real_drift(db_url):
 
 
 def test_the_lock_table_is_declared_once_in_the_metadata():
-    assert lock.LOCK_TABLE == tables.lock_table.name
-    assert models.Base.metadata.tables[lock.LOCK_TABLE] is tables.lock_table
+    assert db.LOCK_TABLE == tables.lock_table.name
+    assert models.Base.metadata.tables[db.LOCK_TABLE] is tables.lock_table
     # The lock's columns added since its first release are declared too.
     assert set(lock._ADDED_COLUMNS) <= set(tables.lock_table.c.keys())
 
@@ -120,7 +121,7 @@ def test_a_database_without_the_lock_table_is_current(db_url, solum):
     diagnosis still find such a database at head, matching the models."""
     assert solum("upgrade", "head", url=db_url).code == 0
     with helpers.disposing(db_url) as engine:
-        helpers.execute(engine, f"DROP TABLE {lock.LOCK_TABLE}")
+        helpers.execute(engine, f"DROP TABLE {db.LOCK_TABLE}")
     result = solum("check", url=db_url)
     assert result.code == 0, result.out + result.err
     assert "its schema matches the models" in result.out
@@ -129,12 +130,12 @@ def test_a_database_without_the_lock_table_is_current(db_url, solum):
 def test_a_lock_table_of_the_first_release_gets_its_added_columns(
         db_url, solum):
     assert solum("upgrade", "head", url=db_url).code == 0
-    engine = migration.create_engine(db_url)
+    engine = db.create_engine(db_url)
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE {lock.LOCK_TABLE}")
+            connection.exec_driver_sql(f"DROP TABLE {db.LOCK_TABLE}")
             first = sa.Table(
-                lock.LOCK_TABLE, sa.MetaData(),
+                db.LOCK_TABLE, sa.MetaData(),
                 *[sa.Column(column.name, column.type,
                             primary_key=column.primary_key,
                             autoincrement=False)
@@ -145,7 +146,7 @@ def test_a_lock_table_of_the_first_release_gets_its_added_columns(
         result = solum("upgrade", "head", url=db_url)
         assert result.code == 0, result.out + result.err
         columns = {column["name"] for column in
-                   sa.inspect(engine).get_columns(lock.LOCK_TABLE)}
+                   sa.inspect(engine).get_columns(db.LOCK_TABLE)}
         assert columns == set(tables.lock_table.c.keys())
     finally:
         engine.dispose()

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from solum_db_manage import diagnose, migration, models, tables, types
+from solum_db_manage import coltypes, commands, compare, db, models, tables
+from solum_db_manage.config import make_config
 from tests.helpers import (
     provision,
 )
@@ -33,19 +34,19 @@ def upgrade_head(db_url):
     """Walk the chain to head: to kilo first, since an empty database
     upgraded straight to head is built from these very tables (fresh.py;
     test_fast_path.py proves that schema the chain's)."""
-    migration.upgrade(migration.make_config(db_url), "kilo")
-    migration.upgrade(migration.make_config(db_url), "head")
+    commands.upgrade(make_config(db_url), "kilo")
+    commands.upgrade(make_config(db_url), "head")
 
 
 def differences(engine, metadata):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={
             # The tool's comparison: YAML/JSON TEXT(n) sized by charset.
-            "compare_type": diagnose.compare_type,
+            "compare_type": compare.compare_type,
             "compare_server_default": True,
             # The migration lock's table is the tool's, not Solum's.
-            "include_name": diagnose.include_name,
-            "include_object": diagnose.include_object})
+            "include_name": compare.include_name,
+            "include_object": compare.include_object})
         return compare_metadata(context, metadata)
 
 
@@ -95,7 +96,7 @@ def test_models_match_the_migrated_head_of_a_utf8_mysql_database(tmp_path):
     """utf8 (3-byte) as well as utf8mb4: TEXT(65535) is MEDIUMTEXT in both."""
     with provision("mysql", tmp_path, mysql_charset="utf8") as url:
         upgrade_head(url)
-        engine = migration.create_engine(url)
+        engine = db.create_engine(url)
         try:
             assert differences(engine, models.Base.metadata) == []
         finally:
@@ -123,7 +124,7 @@ def test_comparison_sees_a_wrong_model_type(db_url, engine):
 @contextlib.contextmanager
 def versions_unchanged():
     """Fail, and clean up, if anything writes into the package's versions/."""
-    config = migration.make_config(None)
+    config = make_config(None)
     versions = os.path.join(ScriptDirectory.from_config(config).dir,
                             "versions")
 
@@ -162,8 +163,8 @@ def compiled(type_, dialect):
     return type_.compile(dialect=DIALECTS[dialect])
 
 
-@pytest.mark.parametrize("type_class", [types.YAMLEncodedDict,
-                                        types.JSONEncodedDict])
+@pytest.mark.parametrize("type_class", [coltypes.YAMLEncodedDict,
+                                        coltypes.JSONEncodedDict])
 @pytest.mark.parametrize(("length", "dialect", "expected"), [
     # MySQL sizes the chain's TEXT(n) by the charset.
     (1024, "mysql", "TEXT(1024)"),
@@ -187,7 +188,7 @@ def test_model_type_is_what_the_database_holds(type_class, length, dialect,
     ("postgresql", "TEXT"),
 ])
 def test_migration_type_is_the_original_ddl(dialect, expected):
-    assert compiled(types.text(2048), dialect) == expected
+    assert compiled(coltypes.text(2048), dialect) == expected
 
 
 # --- the column types, round trips on a real database ------------------------
@@ -215,8 +216,8 @@ def values_table(engine):
     table = sa.Table(
         "encoded_values", metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("as_yaml", types.YAMLEncodedDict(65535)),
-        sa.Column("as_json", types.JSONEncodedDict(65535)),
+        sa.Column("as_yaml", coltypes.YAMLEncodedDict(65535)),
+        sa.Column("as_json", coltypes.JSONEncodedDict(65535)),
     )
     metadata.create_all(engine)
     return table

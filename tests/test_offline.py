@@ -11,7 +11,7 @@ import sys
 import pytest
 from sqlalchemy.engine import make_url
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -57,7 +57,7 @@ def apply_script(url, sql):
 
 
 def schema_of(url):
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         return (dbutil.snapshot(engine), dbutil.version_rows(engine),
                 dbutil.mysql_create_tables(engine)

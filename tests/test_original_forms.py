@@ -25,7 +25,7 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import migration
+from solum_db_manage import db
 from tests import dbutil, original_forms, schema_spec
 from tests.helpers import (
     HEAD,
@@ -88,7 +88,7 @@ def databases(tmp_path):
 
 
 def _engine_of(url):
-    return migration.create_engine(url)
+    return db.create_engine(url)
 
 
 def schema_of(url):

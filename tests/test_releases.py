@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from solum_db_manage import migration, releases
+from solum_db_manage import db, releases
+from solum_db_manage.config import make_config
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -112,14 +113,14 @@ def test_codenames_are_accepted_but_never_displayed():
 def test_release_names_follow_the_chain_and_end_at_head():
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(migration.make_config(None))
+    script = ScriptDirectory.from_config(make_config(None))
     chain = [rev.revision for rev in script.walk_revisions()][::-1]
     assert tuple(chain) == CHAIN
     positions = [chain.index(revision)
                  for _, revision in releases.RELEASES]
     assert positions == sorted(positions)
     assert releases.RELEASES[-1][1] == script.get_current_head() == HEAD
-    assert releases.HEAD == HEAD
+    assert releases.LAST_RELEASED_REVISION == HEAD
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def test_downgrade_kilo_from_head_gives_the_kilo_schema(
 
     kilo_url = new_db_url()
     run_ok(solum, "upgrade", "kilo", url=kilo_url)
-    kilo = migration.create_engine(kilo_url)
+    kilo = db.create_engine(kilo_url)
     try:
         assert dbutil.snapshot(engine) == dbutil.snapshot(kilo)
     finally:

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from solum_db_manage import migration
+from solum_db_manage import scripts
 from tests import dbutil
 from tests.helpers import (
     HEAD,
@@ -179,12 +179,12 @@ def test_revision_refuses_a_directory_it_cannot_write(solum):
                               process.stderr)
         else:
             versions.chmod(0o555)
-            saved = migration.SCRIPT_LOCATION
-            migration.SCRIPT_LOCATION = str(versions.parent)
+            saved = scripts.SCRIPT_LOCATION
+            scripts.SCRIPT_LOCATION = str(versions.parent)
             try:
                 result = solum("revision", "-m", "add foo")
             finally:
-                migration.SCRIPT_LOCATION = saved
+                scripts.SCRIPT_LOCATION = saved
                 versions.chmod(0o755)
             code, out, err = result.code, result.out, result.err
         line = last_error(code, err)

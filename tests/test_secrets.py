@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from solum_db_manage import cli, errors, migration, output
+from solum_db_manage import cli, db, errors, output, scripts
 from tests.helpers import (
     KILO,
     SERVER_URLS,
@@ -208,7 +208,7 @@ def test_every_spelling_of_the_password_is_masked(password, spelling,
 def test_a_raw_at_sign_is_refused_and_an_encoded_one_parses(password):
     """Structure: host after the last '@'; a raw '@' refused, unechoed."""
     encoded = UNREACHABLE[MYSQL].format(written(password, "encoded"))
-    parsed = migration.parse_url(encoded)
+    parsed = db.parse_url(encoded)
     assert (parsed.username, parsed.password, parsed.host, parsed.port,
             parsed.database) == ("solum", password, "127.0.0.1", 1, "solum")
     raw = UNREACHABLE[MYSQL].format(password)
@@ -216,7 +216,7 @@ def test_a_raw_at_sign_is_refused_and_an_encoded_one_parses(password):
     assert raw[span[0]:span[1]] == password
     if "@" in password:
         with pytest.raises(errors.ConfigError) as refused:
-            migration.parse_url(raw)
+            db.parse_url(raw)
         assert REFUSED in str(refused.value)
         assert_hidden(password, password, str(refused.value))
 
@@ -242,7 +242,7 @@ def test_connection_failures_show_no_password(tmp_path, password, spelling,
             event("refused: raw '@'")
             assert REFUSED in line
         elif backend == MYSQL and not _latin1(
-                migration.parse_url(url).password):
+                db.parse_url(url).password):
             event("refused: not Latin-1")
             assert LATIN1 in line
         else:
@@ -290,7 +290,7 @@ def _native_password_hash(password):
 
 
 def _admin(backend):
-    return sa.create_engine(migration.parse_url(SERVER_URLS[backend]),
+    return sa.create_engine(db.parse_url(SERVER_URLS[backend]),
                             poolclass=sa.pool.NullPool,
                             isolation_level="AUTOCOMMIT")
 
@@ -308,7 +308,7 @@ def user_with(backend, db_url, password, rights):
     MySQL stores the hash of the Latin-1 bytes PyMySQL sends; PostgreSQL
     trusts 127.0.0.1 here, so the password is only carried.
     """
-    database = migration.parse_url(db_url).database
+    database = db.parse_url(db_url).database
     name = f"solum_{uuid.uuid4().hex[:10]}"
     admin = _admin(backend)
     try:
@@ -330,7 +330,7 @@ def user_with(backend, db_url, password, rights):
                 run(f"CREATE ROLE {name} LOGIN PASSWORD {literal}")
                 run(f"GRANT CONNECT ON DATABASE {database} TO {name}")
                 database_engine = sa.create_engine(
-                    migration.parse_url(db_url), poolclass=sa.pool.NullPool,
+                    db.parse_url(db_url), poolclass=sa.pool.NullPool,
                     isolation_level="AUTOCOMMIT")
                 with database_engine.connect() as inside:
                     if rights == "all":
@@ -350,7 +350,7 @@ def user_with(backend, db_url, password, rights):
                                            f"'{name}'@'%%'")
             else:
                 inside = sa.create_engine(
-                    migration.parse_url(db_url), poolclass=sa.pool.NullPool,
+                    db.parse_url(db_url), poolclass=sa.pool.NullPool,
                     isolation_level="AUTOCOMMIT")
                 with inside.connect() as own:
                     own.exec_driver_sql(f"DROP OWNED BY {name}")
@@ -360,13 +360,13 @@ def user_with(backend, db_url, password, rights):
 
 
 def url_as(db_url, user, spelled):
-    url = migration.parse_url(db_url)
+    url = db.parse_url(db_url)
     return (f"{url.drivername}://{user}:{spelled}@{url.host}:{url.port}/"
             f"{url.database}")
 
 
 def version_rows(db_url):
-    engine = sa.create_engine(migration.parse_url(db_url),
+    engine = sa.create_engine(db.parse_url(db_url),
                               poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
@@ -417,7 +417,7 @@ def test_real_server_connects_and_fails_mid_migration_unshown(
             assert ran.code == errors.EXIT_ERROR
             assert REFUSED in ran.error_line()
         return
-    if migration.parse_url(url).password != password and backend == MYSQL:
+    if db.parse_url(url).password != password and backend == MYSQL:
         # A raw "%XX" is decoded (the README says: write %25): another
         # password, which MySQL refuses; PostgreSQL here trusts any.
         event("raw '%XX' decoded: another password")
@@ -474,12 +474,12 @@ def test_the_issue_url_is_refused_on_every_channel(backend, tmp_path):
 def scratch_scripts(tmp_path, monkeypatch):
     """The scripts copied: ``revision`` writes there, never into the package.
     """
-    real = migration.scripts_path()
+    real = scripts.scripts_path()
     versions = os.path.join(real, "versions")
     before = set(os.listdir(versions))
     copy = tmp_path / "alembic_migrations"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(migration, "SCRIPT_LOCATION", str(copy))
+    monkeypatch.setattr(scripts, "SCRIPT_LOCATION", str(copy))
     yield copy
     stray = set(os.listdir(versions)) - before
     for name in stray:
@@ -494,7 +494,7 @@ def drifted(request, tmp_path_factory):
     with provision(backend, tmp_path_factory.mktemp("head")) as url:
         ran = run_tool(tmp_path_factory.mktemp("runs"), url, "upgrade")
         assert ran.code == 0, ran.err
-        engine = sa.create_engine(migration.parse_url(url),
+        engine = sa.create_engine(db.parse_url(url),
                                   poolclass=sa.pool.NullPool)
         with engine.begin() as connection:
             connection.exec_driver_sql(

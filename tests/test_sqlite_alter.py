@@ -24,8 +24,9 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import event
 
-from solum_db_manage import migration
+from solum_db_manage import commands
 from solum_db_manage.alembic_migrations import helpers
+from solum_db_manage.config import make_config
 from tests import dbutil, rows_spec, schema_spec
 from tests.helpers import (
     revisions_of,
@@ -152,7 +153,7 @@ class Database:
     def __init__(self, path, rebuild_only):
         self.url = f"sqlite:///{path}"
         self.engine = sa.create_engine(self.url)
-        self.config = migration.make_config(self.url)
+        self.config = make_config(self.url)
         self.ledger = rows_spec.Ledger()
         self.rebuild_only = rebuild_only
         self.rebuilt = {}  # (direction, revision) -> tables
@@ -164,12 +165,12 @@ class Database:
             if self.rebuild_only:
                 _old_sqlite(patch)
             if direction == "up":
-                migration.upgrade(self.config, revision)
+                commands.upgrade(self.config, revision)
                 self.ledger.upgraded(revision)
             else:
                 target = schema_spec.below(revision)
                 # The rows fill the columns each step drops.
-                migration.downgrade(self.config, target or "base",
+                commands.downgrade(self.config, target or "base",
                                     force=True)
                 self.ledger.downgraded(revision)
         self.rebuilt[direction, revision] = rebuilt(seen)
@@ -245,13 +246,13 @@ def test_older_sqlite_libraries_rebuild_instead(tmp_path, monkeypatch,
                                                 version, rebuilds):
     url = f"sqlite:///{tmp_path}/old.sqlite"
     engine = sa.create_engine(url)
-    config = migration.make_config(url)
-    migration.upgrade(config, schema_spec.below("27dff58cbc65"))
+    config = make_config(url)
+    commands.upgrade(config, schema_spec.below("27dff58cbc65"))
     _old_sqlite(monkeypatch, version)
     # 27dff58cbc65 drops plan.deploy_keys_uri; 176c26131889 renames
     # userlogs.assembly_uuid.
     with statements(engine) as seen:
-        migration.upgrade(config, "176c26131889")
+        commands.upgrade(config, "176c26131889")
     assert rebuilt(seen) == rebuilds
     assert altered_in_place(seen) == {"plan", "userlogs"} - rebuilds
     assert dbutil.snapshot(engine) == schema_spec.expected(
@@ -366,9 +367,9 @@ def test_a_view_of_the_table_no_longer_stops_a_drop(tmp_path, monkeypatch):
     the column in place keeps both."""
     url = f"sqlite:///{tmp_path}/viewed.sqlite"
     engine = sa.create_engine(url)
-    config = migration.make_config(url)
+    config = make_config(url)
     before = schema_spec.below("27dff58cbc65")
-    migration.upgrade(config, before)
+    commands.upgrade(config, before)
     with engine.begin() as connection:
         connection.exec_driver_sql(
             "CREATE VIEW plan_names AS SELECT id, name FROM plan")
@@ -382,12 +383,12 @@ def test_a_view_of_the_table_no_longer_stops_a_drop(tmp_path, monkeypatch):
     with monkeypatch.context() as patch:
         _old_sqlite(patch)
         with pytest.raises(Exception, match="error in view plan_names"):
-            migration.upgrade(config, "27dff58cbc65")
+            commands.upgrade(config, "27dff58cbc65")
     # The revision was rolled back whole.
     assert dbutil.version_rows(engine) == [before]
     assert dbutil.snapshot(engine) == schema_spec.expected(before, "sqlite")
 
-    migration.upgrade(config, "27dff58cbc65")
+    commands.upgrade(config, "27dff58cbc65")
     assert dbutil.version_rows(engine) == ["27dff58cbc65"]
     with engine.connect() as connection:
         assert connection.exec_driver_sql(
@@ -410,7 +411,7 @@ def test_a_kill_inside_a_revision_that_alters_in_place_leaves_the_one_before(
     wherever it is killed; the upgrade run again then completes it."""
     before = schema_spec.below(revision)
     template = tmp_path / "template.sqlite"
-    migration.upgrade(migration.make_config(f"sqlite:///{template}"), before)
+    commands.upgrade(make_config(f"sqlite:///{template}"), before)
     ledger = rows_spec.Ledger()
     for step in REVISIONS[:REVISIONS.index(before) + 1]:
         ledger.upgraded(step)

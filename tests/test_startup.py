@@ -176,7 +176,7 @@ def test_help_and_version_import_nothing_heavy(argv):
 
 def test_importing_the_cli_imports_nothing_heavy():
     code = ("import sys\n"
-            "import solum_db_manage.cli, solum_db_manage.migration\n"
+            "import solum_db_manage.cli, solum_db_manage.commands\n"
             "import solum_db_manage.chain, solum_db_manage.releases\n"
             "print(sorted({m.split('.')[0] for m in sys.modules}"
             f" & set({HEAVY!r})))\n")

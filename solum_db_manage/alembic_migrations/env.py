@@ -18,7 +18,7 @@ from logging.config import fileConfig
 
 from alembic import context, util
 
-from solum_db_manage import diagnose, errors, lock, migration, tables
+from solum_db_manage import compare, db, errors, lock, tables
 
 config = context.config
 LOG = logging.getLogger("solum_db_manage")
@@ -91,15 +91,15 @@ def run_migrations_online(connection):
         connection=connection,
         target_metadata=tables.metadata,
         transaction_per_migration=True,
-        compare_type=diagnose.compare_type,
+        compare_type=compare.compare_type,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
         # SQLite rolls DDL back too, once the connection lets it (see
-        # migration.create_engine): each revision is all or nothing.
+        # db.create_engine): each revision is all or nothing.
         transactional_ddl=(True if connection.dialect.name == "sqlite"
                            else None),
-        include_name=diagnose.include_name,
-        include_object=diagnose.include_object,
+        include_name=compare.include_name,
+        include_object=compare.include_object,
         on_version_apply=_after_revision,
     )
     _verify_lock_before_each_revision(context.get_context())
@@ -111,7 +111,7 @@ def run_under_alembic():
     """Connect from the ini's URL; lock where the database changes."""
     url = _url()
     destination = _destination()
-    engine = migration.create_engine(url)
+    engine = db.create_engine(url)
     try:
         with contextlib.ExitStack() as stack:
             held = None
@@ -127,7 +127,7 @@ def run_under_alembic():
                 config.attributes["lock"] = held
                 stack.callback(config.attributes.pop, "lock", None)
             connection = stack.enter_context(
-                migration.open_connection(engine))
+                db.open_connection(engine))
             if held is not None:
                 held.register(connection)
                 held.changing = True

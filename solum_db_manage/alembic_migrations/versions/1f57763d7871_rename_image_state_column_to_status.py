@@ -12,7 +12,6 @@ VARCHAR(36) on every backend, and the downgrade narrows it back.
 import sqlalchemy as sa
 from alembic import op
 
-from solum_db_manage import dataloss
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -39,8 +38,8 @@ def upgrade():
 def downgrade():
     if helpers.has_column("image", "status"):
         # A forced downgrade cuts what VARCHAR(12) cannot hold first.
-        dataloss.cut_before_narrowing("image", "status", sa.String(12),
-                                      sa.String(36))
+        helpers.cut_before_narrowing("image", "status", sa.String(12),
+                                     sa.String(36))
         with op.batch_alter_table("image") as batch:
             batch.alter_column("status", new_column_name="state",
                                type_=sa.String(12),

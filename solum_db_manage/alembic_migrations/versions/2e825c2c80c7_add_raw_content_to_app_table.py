@@ -9,7 +9,7 @@ Adds app.raw_content.
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade():
-    helpers.add_column("app", sa.Column("raw_content", types.text(2048)))
+    helpers.add_column("app", sa.Column("raw_content", coltypes.text(2048)))
 
 
 def downgrade():

@@ -8,7 +8,7 @@ Create Date: 2015-03-04 23:10:57.979224
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    helpers.add_column("assembly", sa.Column("workflow", types.text(1024)))
+    helpers.add_column("assembly", sa.Column("workflow", coltypes.text(1024)))
 
 
 def downgrade():

@@ -8,7 +8,7 @@ Create Date: 2015-07-06 16:11:55.370993
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -30,9 +30,9 @@ def upgrade():
         sa.Column("user_id", sa.String(36)),
         sa.Column("app_id", sa.String(36), nullable=False),
         sa.Column("wf_id", sa.Integer(), nullable=False),
-        sa.Column("source", types.text(1024)),
-        sa.Column("config", types.text(1024)),
-        sa.Column("actions", types.text(1024)),
+        sa.Column("source", coltypes.text(1024)),
+        sa.Column("config", coltypes.text(1024)),
+        sa.Column("actions", coltypes.text(1024)),
         sa.Column("status", sa.String(36)),
         sa.Column("assembly", sa.Integer()),
     )

@@ -8,7 +8,7 @@ Create Date: 2015-05-19 18:52:34.825827
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -31,11 +31,11 @@ def upgrade():
         sa.Column("stack_id", sa.String(36)),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("description", sa.String(255), nullable=False),
-        sa.Column("ports", types.text(1024)),
-        sa.Column("source", types.text(1024)),
-        sa.Column("workflow_config", types.text(1024)),
+        sa.Column("ports", coltypes.text(1024)),
+        sa.Column("source", coltypes.text(1024)),
+        sa.Column("workflow_config", coltypes.text(1024)),
         sa.Column("trigger_uuid", sa.String(36)),
-        sa.Column("trigger_actions", types.text(1024)),
+        sa.Column("trigger_actions", coltypes.text(1024)),
         sa.Column("trust_id", sa.String(255)),
         sa.Column("trust_user", sa.String(256)),
     )

@@ -18,7 +18,7 @@ It also gives a 2014 alembic_version the primary key a new one has.
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -47,7 +47,7 @@ def _make_raw_content_text():
     # YAMLEncodedDict was built on VARCHAR until 2014-10-28.
     existing = helpers.column_type("plan", "raw_content")
     if existing is None or not isinstance(existing, sa.Text):
-        helpers.alter_type("plan", "raw_content", types.text(2048),
+        helpers.alter_type("plan", "raw_content", coltypes.text(2048),
                            existing_type=existing or sa.String(2048))
 
 
@@ -119,7 +119,7 @@ def downgrade():
     existing = helpers.column_type("plan", "raw_content")
     if existing is None or isinstance(existing, sa.Text):
         helpers.alter_type("plan", "raw_content", sa.String(2048),
-                           existing_type=types.text(2048))
+                           existing_type=coltypes.text(2048))
     existing = helpers.column_type("image", "source_format")
     if existing is None or (existing.length or 0) > 12:
         helpers.alter_type("image", "source_format", sa.String(12),

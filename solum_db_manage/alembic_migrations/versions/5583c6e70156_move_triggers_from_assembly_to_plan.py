@@ -10,7 +10,7 @@ highest id) that has a trigger. The downgrade gives a plan's trigger_id
 and trust_id back to its newest assembly, and its username where that
 assembly has none. Each copy is one statement of plain SQL, so that
 ``--sql`` prints it too. The copy to plans finds the holders in one pass
-(``dataloss.trigger_holders``, the same query that counts what the move
+(``helpers.trigger_holders``, the same query that counts what the move
 loses), in the form each backend runs fastest.
 
 Run again after an interruption, each step does only what is left. A copy
@@ -22,7 +22,6 @@ committed (MySQL commits before each DDL statement).
 import sqlalchemy as sa
 from alembic import op
 
-from solum_db_manage import dataloss
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -36,7 +35,7 @@ _MOVED = ("trigger_id", "trust_id", "username")
 
 def copy_to_plans(dialect):
     """The UPDATE giving each plan its newest trigger holder's values."""
-    holders = dataloss.trigger_holders(dialect)
+    holders = helpers.trigger_holders(dialect)
     if dialect == "mysql":
         return ("UPDATE plan JOIN " + holders + " ON h.plan_id = plan.id "
                 "SET " + ", ".join(f"plan.{c} = h.{c}" for c in _MOVED))

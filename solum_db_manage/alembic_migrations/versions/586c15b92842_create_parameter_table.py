@@ -8,7 +8,7 @@ Create Date: 2014-10-28 17:53:56.752062
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -24,8 +24,8 @@ def upgrade():
         sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
         sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id"),
                   nullable=False),
-        sa.Column("user_defined_params", types.text(65535)),
-        sa.Column("sys_defined_params", types.text(65535)),
+        sa.Column("user_defined_params", coltypes.text(65535)),
+        sa.Column("sys_defined_params", coltypes.text(65535)),
         sa.Column("created_at", sa.DateTime()),
         sa.Column("updated_at", sa.DateTime()),
     )

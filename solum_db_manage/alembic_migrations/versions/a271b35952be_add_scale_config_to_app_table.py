@@ -9,7 +9,7 @@ Adds app.scale_config.
 
 import sqlalchemy as sa
 
-from solum_db_manage import types
+from solum_db_manage import coltypes
 from solum_db_manage.alembic_migrations import helpers
 
 # revision identifiers, used by Alembic.
@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade():
-    helpers.add_column("app", sa.Column("scale_config", types.text(1024)))
+    helpers.add_column("app", sa.Column("scale_config", coltypes.text(1024)))
 
 
 def downgrade():

@@ -6,7 +6,7 @@ a TEXT column; None is NULL. Solum declared them as TEXT(n), which MySQL
 turns into the smallest TEXT type holding n characters and PostgreSQL
 rejects; :func:`text` gives migrations that DDL type, and the decorators
 report to each dialect the type its database holds (on MySQL, the TEXT(n)
-the server sizes by charset; diagnose.compare_type compares it), so that
+the server sizes by charset; compare.compare_type compares it), so that
 models compare clean against a migrated database.
 """
 
@@ -48,7 +48,7 @@ class EncodedText(TypeDecorator):
         # what it is in utf8 and utf8mb4, Solum's charsets, so that
         # Alembic's own comparison (oslo.db's ModelsMigrationsSync) finds
         # nothing there; the tool's compares by charset
-        # (diagnose.compare_type).
+        # (compare.compare_type).
         if dialect.name == "mysql" and (self.length or 0) * 3 > 65535:
             from sqlalchemy.dialects.mysql import MEDIUMTEXT
 

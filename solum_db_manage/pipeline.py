@@ -1,0 +1,387 @@
+"""The guarded change pipeline of ``upgrade``, ``downgrade`` and ``stamp``.
+
+Every run holds the migration lock (lock.py), then reads where the
+database is (diagnose.py), refuses what cannot go well from there, and
+builds a :class:`Plan`: what it will do, decided before anything
+changes (the steps, and what they destroy: dataloss.py); :func:`apply`
+carries it out (as Django's ``migration_plan()`` and ``migrate(plan)``).
+:func:`run` does all of it.
+"""
+
+import contextlib
+import dataclasses
+import logging
+
+from solum_db_manage import db, errors, releases, scripts
+from solum_db_manage.output import PROG
+
+LOG = logging.getLogger("solum_db_manage")
+
+UPGRADE, DOWNGRADE = 1, -1
+
+
+@dataclasses.dataclass
+class Plan:
+    """What one run of ``command`` will do, decided before it changes
+    anything."""
+
+    command: str        # "upgrade", "downgrade" or "stamp"
+    asked: str          # the revision as given (a release name, "-1"...)
+    target: str         # the revision resolved (releases.resolve)
+    direction: int | None = None    # UPGRADE, DOWNGRADE; None for stamp
+    # The Diagnosis the run began with (upgrade, downgrade).
+    diagnosis: object = None
+    # The revisions the database records, as the plan was made.
+    recorded: tuple = ()
+    # Build the head schema directly (fresh.py), no step looked up: an
+    # empty database upgraded to head.
+    fast_path: bool = False
+    # Turn the original Solum's forms into ours first (forms.py).
+    normalise: bool = False
+    # Alembic's steps in order, and what they destroy (dataloss.Loss,
+    # accepted: warned of as the plan is applied).
+    steps: list = dataclasses.field(default_factory=list)
+    losses: list = dataclasses.field(default_factory=list)
+    # Values a narrowed column cannot hold are cut (config "truncate").
+    truncate: bool = False
+    # Where no step will run: "", or the line that says why where it is
+    # not the usual "Nothing to do: the database is already at ...".
+    nothing: str | None = None
+    purge: bool = False     # stamp --purge
+
+
+def run(config, command, revision, force=False, purge=False):
+    """``command`` to ``revision`` (as given), holding the lock."""
+    target = releases.resolve(revision)
+    with locked(config, f"{command} {target}") as (connection, held):
+        plan = make_plan(config, connection, held, command, revision,
+                         force=force, purge=purge)
+        apply(config, connection, held, plan)
+
+
+def make_plan(config, connection, held, command, revision, force=False,
+              purge=False):
+    """The :class:`Plan` of ``command`` to ``revision`` from where the
+    database is; raises, having changed nothing, where the command is
+    refused. Only reads. ``force``: downgrade despite losses, stamp over
+    a schema lacking the revision's tables."""
+    plan = Plan(command, revision, releases.resolve(revision), purge=purge)
+    if command == "stamp":
+        _plan_stamp(config, connection, held, plan, force)
+        return plan
+    from solum_db_manage import diagnose
+
+    plan.direction = UPGRADE if command == "upgrade" else DOWNGRADE
+    diagnosis = plan.diagnosis = diagnose.diagnose(
+        connection, models=False, own_lock=held.token,
+        previous=held.previous)
+    plan.recorded = tuple(diagnosis.recorded)
+    refuse(diagnosis, command)
+    if command == "upgrade":
+        plan.fast_path = (diagnosis.head_tables_built is not None
+                          and plan.target
+                          in diagnose.head_targets(diagnosis.head))
+        LOG.debug("Fresh-install fast path: %s", "tried" if plan.fast_path
+                  else "not taken (not an empty database upgraded to head)")
+        if plan.fast_path:
+            return plan
+    _plan_steps(config, connection, plan, force)
+    return plan
+
+
+def _plan_steps(config, connection, plan, force=False):
+    """The steps of an upgrade or downgrade, and what they destroy."""
+    from solum_db_manage import dataloss
+
+    command, diagnosis = plan.command, plan.diagnosis
+    past = is_past(config, diagnosis, plan.target, plan.direction, plan.asked)
+    if past and command == "downgrade":
+        connection.rollback()
+        raise errors.SolumDBManageError(past)
+    if past:
+        plan.nothing = past
+        return
+    plan.normalise = command == "upgrade" and bool(diagnosis.forms)
+    script = scripts.script_directory(config)
+    walk = (script._upgrade_revs if command == "upgrade"
+            else script._downgrade_revs)
+    with scripts.alembic_errors():
+        plan.steps = list(walk(plan.target, plan.recorded))
+    LOG.debug("Plan: %s %s walks %d revisions%s", command, plan.target,
+              len(plan.steps), ": " + ", ".join(
+                  step.revision.revision for step in plan.steps)
+              if plan.steps else "")
+    plan.losses = dataloss.review(connection, dataloss.steps_of(plan.steps),
+                                  plan.target, force=force)
+    # Upgrades cut values a narrowed column cannot hold, as warned.
+    plan.truncate = command == "upgrade" or force
+    if not plan.steps:
+        plan.nothing = ""
+
+
+def _plan_stamp(config, connection, held, plan, force):
+    from solum_db_manage import repair
+
+    script = scripts.script_directory(config)
+    with scripts.alembic_errors():
+        wanted = {rev.revision for rev in script.get_revisions(plan.target)
+                  if rev is not None}
+        head = script.get_current_head()
+    recorded = stamp_reads(connection, plan.purge)
+    plan.recorded = tuple(sorted(recorded))
+    if not plan.purge:
+        refuse_unknown_recorded(connection, recorded, held)
+    if wanted == recorded:
+        plan.nothing = ""
+        return
+    for wanted_revision in sorted(wanted):
+        refusal = repair.stamp_refusal(
+            connection, wanted_revision, sorted(recorded), head)
+        if refusal is None:
+            continue
+        if force:
+            LOG.warning("Stamping anyway (--force): %s",
+                        " ".join(refusal.lines()[:2]))
+            continue
+        connection.rollback()
+        # Before the repair: scripts read the repair off the end.
+        refusal.notes.append(
+            f"'{PROG} stamp --force {plan.asked}' records it anyway.")
+        raise errors.SolumDBManageError(
+            "stamp refused, nothing was changed: "
+            + " ".join(refusal.lines()), exit_code=refusal.status)
+
+
+def apply(config, connection, held, plan):
+    """Carry out ``plan`` (of :func:`make_plan`, on this connection)."""
+    if plan.fast_path:
+        if _build_head(connection, held, plan.diagnosis):
+            return
+        # Not fresh after all, or models not of the head: the chain.
+        plan.fast_path = False
+        _plan_steps(config, connection, plan)
+    if plan.nothing:
+        connection.rollback()
+        config.print_stdout(plan.nothing)
+        return
+    normalised = plan.normalise and _normalise(connection, held)
+    from solum_db_manage import dataloss
+
+    for loss in plan.losses:
+        dataloss.warn(loss)
+    if plan.command != "stamp":
+        config.attributes["truncate"] = plan.truncate
+    # End the transaction the checks' reads began: Alembic commits each
+    # revision on its own only on a connection not in one.
+    connection.rollback()
+    if plan.nothing is not None:
+        if normalised:
+            config.print_stdout(
+                "Normalised the schema the original Solum left; the "
+                "database is at %s.", ", ".join(plan.recorded))
+        else:
+            nothing_to_do(config, connection)
+        return
+    from alembic import command
+
+    held.changing = True
+    with scripts.alembic_errors():
+        if plan.command == "upgrade":
+            command.upgrade(config, plan.target)
+        elif plan.command == "downgrade":
+            command.downgrade(config, plan.target)
+        else:
+            command.stamp(config, plan.target, purge=plan.purge)
+
+
+@contextlib.contextmanager
+def locked(config, command):
+    """Hold the migration lock, then connect: see lock.py."""
+    from solum_db_manage import lock, lock_sessions, sqlite_failures
+
+    url = config.attributes["url"]
+    held = lock.MigrationLock(
+        url, command,
+        timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
+        lease=lock.lease_term(
+            config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+            config.attributes.get("ddl_lock_timeout")),
+        report=_report)
+    with held.hold():
+        config.attributes["lock"] = held
+        try:
+            with (db.connect(config) as connection,
+                  sqlite_failures.explained(
+                      url, lock_sessions.sqlite_path(
+                          db.parse_url(url).database or ""),
+                      config.attributes.get("ddl_lock_timeout", 5))):
+                held.register(connection)
+                yield connection, held
+        finally:
+            config.attributes.pop("lock", None)
+
+
+def _report(line, level=logging.INFO):
+    LOG.log(level, "%s", line)
+
+
+def refuse(diagnosis, command):
+    """Stop before a command that cannot go well from this state."""
+    if (diagnosis.state in ("newer", "untracked", "mismatch", "corrupt")
+            and command not in diagnosis.allows):
+        raise errors.SolumDBManageError(
+            f"{command} refused, nothing was changed: "
+            + " ".join(diagnosis.lines()), exit_code=diagnosis.status,
+            details=[f"{command} refused, nothing was changed:",
+                     *diagnosis.lines()])
+    if diagnosis.state == "interrupted":
+        LOG.warning("%s Completing it.", diagnosis.lock.describe()
+                    if diagnosis.lock else diagnosis.message)
+
+
+def _target(script, spec):
+    """The revision id ``spec`` names ("" for base), or None where it is
+    relative (``+1``, ``kilo-1``: counted from the database) or several."""
+    import re
+
+    if re.search(r"[+\-][0-9]+$", spec or ""):
+        return None
+    if spec == "base":
+        return ""
+    try:
+        revisions = [rev for rev in script.get_revisions(spec)
+                     if rev is not None]
+    except Exception:
+        # Alembic's own call (upgrade, downgrade) says what is wrong.
+        return None
+    return revisions[0].revision if len(revisions) == 1 else None
+
+
+def _order(revision):
+    """Position of a revision in the chain: base ("") is -1."""
+    return (scripts.current_chain().revisions.index(revision) if revision
+            else -1)
+
+
+def is_past(config, diagnosis, spec, direction, asked=None):
+    """Where ``spec`` lies the other way from the database: a message.
+
+    ``direction`` is 1 for upgrade (a target older than the database) and
+    -1 for downgrade (a target newer than it); None where it is not.
+    """
+    if len(diagnosis.recorded) != 1:
+        return None
+    at = diagnosis.recorded[0]
+    target = _target(scripts.script_directory(config), spec)
+    known = scripts.current_chain().revisions
+    if target is None or at not in known or (target and target not in
+                                              known):
+        return None
+    if (_order(target) - _order(at)) * direction >= 0:
+        return None
+    name = described(target) if target else "base"
+    if direction == 1:
+        return (f"Nothing to do: the database is at {described(at)}, "
+                f"later than {name}, and upgrade never goes back; "
+                f"'{PROG} downgrade {asked or target or 'base'}' would.")
+    return (f"downgrade refused, nothing was changed: the database is at "
+            f"{described(at)}, earlier than {name}, and downgrade never "
+            f"goes forward; '{PROG} upgrade {asked or target}' would.")
+
+
+def described(revision):
+    """A revision id, with the release that shipped it last if any."""
+    release = releases.describe(revision)
+    return f"{revision} ({release})" if release else revision
+
+
+def nothing_to_do(config, connection):
+    heads = db.current_heads(connection)
+    at = ", ".join(described(head) for head in heads) or "base (no version)"
+    config.print_stdout(
+        "Nothing to do: the database is already at %s.", at)
+
+
+def _normalise(connection, held):
+    """Turn the parts of the schema in the original Solum's form into this
+    tool's form (forms.py), before any revision runs: the first step of
+    every upgrade, also of a database recorded at head. True if it
+    changed anything."""
+    from solum_db_manage import forms
+
+    held.changing = True
+    changed = forms.normalise(connection)
+    held.verify()
+    connection.commit()
+    for difference in changed:
+        LOG.info("Normalised the original Solum's form: %s.", difference)
+    return bool(changed)
+
+
+def _build_head(connection, held, diagnosis):
+    """The fresh-install fast path: True if it built the head schema.
+
+    On a database diagnosed empty (or holding what a cut-short run of
+    this path left), in the transaction the diagnosis began; with nothing
+    to lose, there is no destructive step to review. Where the models are
+    not of the scripts' head (a revision being written), or the database
+    is not fresh after all, nothing is changed and the chain runs instead.
+    """
+    from solum_db_manage import chain_data, fresh
+
+    # The models are of the shipped chain's head.
+    if diagnosis.head != chain_data.HEAD:
+        return False
+    held.changing = True
+    head = fresh.build_head(
+        connection, resume=bool(diagnosis.head_tables_built))
+    if head is None:
+        held.changing = False
+        connection.rollback()
+        return False
+    # Renewed just before (register); a write here would come between
+    # the build and its commit.
+    held.verify(renew=False)
+    connection.commit()
+    LOG.info("Created the head schema %s directly: the database was "
+             "empty, so no revision was walked.", head)
+    return True
+
+
+def stamp_reads(connection, purge):
+    """The revisions recorded, for stamp. A corrupt version table is
+    refused, with the repair, but by ``stamp --purge``, which empties it
+    first (unless the table itself is wrong: no text column)."""
+    from solum_db_manage import diagnose
+
+    try:
+        return set(db.current_heads(connection))
+    except db.CorruptVersionTable as error:
+        if purge and not error.retype:
+            return set()
+        diagnosis = diagnose.corrupt(connection, error)
+        raise errors.SolumDBManageError(
+            "stamp refused, nothing was changed: "
+            + " ".join(diagnosis.lines()),
+            exit_code=diagnosis.status) from None
+
+
+def refuse_unknown_recorded(connection, recorded, held=None):
+    """Alembic cannot read a revision its scripts lack (a pre-squash id,
+    a newer release's): say what ``check`` says of it instead, with its
+    exit status, before Alembic's bare "No such revision". ``held``: the
+    lock this run holds (stamp), which is no sign of another run."""
+    from solum_db_manage import diagnose
+
+    known = set(scripts.current_chain().revisions)
+    if all(revision in known for revision in recorded):
+        return
+    diagnosis = diagnose.diagnose(
+        connection, models=False, own_lock=held and held.token,
+        previous=held and held.previous)
+    prefix = "stamp refused, nothing was changed: " if held else ""
+    if held and not diagnosis.repair:
+        diagnosis.notes.append(
+            f"'{PROG} stamp --purge REV' replaces what it records.")
+    raise errors.SolumDBManageError(
+        prefix + " ".join(diagnosis.lines()), exit_code=diagnosis.status)
