@@ -257,4 +257,5 @@ def unlock(config):
     """Clear the lock of a run that is gone: see lock.unlock."""
     from solum_db_manage import lock
 
-    config.print_stdout(lock.unlock(config.attributes["url"]))
+    config.print_stdout(lock.unlock(
+        config.attributes["url"], database=config.attributes.get("database")))

@@ -489,7 +489,7 @@ def status(connection, ignore=None):
                   record.stuck_hint(now) if record.stuck(now) else None)
 
 
-def unlock(url):
+def unlock(url, database=None):
     """Clear a lease row whose holder is gone; return what was done.
 
     Refuses (exit 7) while the holder may be alive: any of its
@@ -498,7 +498,7 @@ def unlock(url):
     """
     from solum_db_manage import db
 
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, database=database)
     try:
         with db.open_connection(
                 engine, isolation_level="AUTOCOMMIT") as connection:
@@ -549,8 +549,10 @@ class MigrationLock:
     """Hold with ``with MigrationLock(url, ...).held() as lock:``."""
 
     def __init__(self, url, command, timeout=DEFAULT_TIMEOUT,
-                 lease=DEFAULT_LEASE, report=None):
+                 lease=DEFAULT_LEASE, report=None, database=None):
         self.url = url
+        # The [database] settings its engine is made with (db_options).
+        self.database = database
         self.command = command
         self.timeout = timeout
         self.lease = max(1, int(lease))
@@ -577,7 +579,7 @@ class MigrationLock:
     def held(self):
         from solum_db_manage import db
 
-        self._engine = db.create_engine(self.url)
+        self._engine = db.create_engine(self.url, database=self.database)
         try:
             self._connection = db.open_connection(
                 self._engine, isolation_level="AUTOCOMMIT")

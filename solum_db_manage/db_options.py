@@ -1,0 +1,258 @@
+"""oslo.db's ``[database]`` options, as this tool reads them.
+
+An operator's ``solum.conf`` carries the options of oslo.db, the library
+Solum's services connect with. Each one is declared here under oslo.db's
+name, type, meaning and default (oslo_db/options.py, oslo.db 18), so the
+same file means the same to this tool: those that shape a migration session are
+honoured (:data:`HONOURED`), every other one is accepted and left unused.
+Three defaults differ from oslo.db's where its default would weaken a
+guarantee of this tool (:data:`DEFAULTS`); an explicit value still wins,
+with a WARNING where it weakens one (:func:`from_conf`).
+
+This module declares the options itself rather than importing oslo.db:
+see the README ("oslo.db's [database] options") for why.
+"""
+
+import dataclasses
+import functools
+import logging
+
+LOG = logging.getLogger("solum_db_manage")
+
+# The options that shape a migration session; the others are accepted.
+HONOURED = ("mysql_sql_mode", "mysql_wsrep_sync_wait",
+            "connection_parameters", "connection_debug", "max_retries",
+            "retry_interval", "connection_recycle_time")
+
+# sql_mode words that make MySQL/MariaDB fail a statement on a value that
+# does not fit instead of cutting it (TRADITIONAL includes both STRICT_*;
+# every Solum table is InnoDB, so STRICT_TRANS_TABLES covers them).
+_STRICT_MODES = {"TRADITIONAL", "STRICT_ALL_TABLES", "STRICT_TRANS_TABLES"}
+
+# wsrep_sync_wait is a bit mask; 1 makes reads wait for the cluster.
+_SYNC_READS = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseSettings:
+    """The ``[database]`` values a migration session is made with.
+
+    The defaults are this tool's: ``mysql_wsrep_sync_wait=None`` means 1
+    on a Galera node (oslo.db leaves the server's value), and
+    ``max_retries=0`` means one attempt (oslo.db: 10 attempts, 10 s apart).
+    """
+
+    mysql_sql_mode: str = "TRADITIONAL"
+    mysql_wsrep_sync_wait: int | None = None
+    connection_parameters: str = ""
+    connection_debug: int = 0
+    max_retries: int = 0
+    retry_interval: int = 10
+    connection_recycle_time: int = 3600
+
+    def attempts(self):
+        """How many times to try to connect; None for no limit."""
+        return None if self.max_retries == -1 else max(1, self.max_retries)
+
+    def engine_log_level(self):
+        """The level of the ``sqlalchemy.engine`` logger, as oslo.db maps
+        ``connection_debug``: 100 every statement and row, 50 to 99 the
+        statements, below 50 warnings only."""
+        if self.connection_debug >= 100:
+            return logging.DEBUG
+        if self.connection_debug >= 50:
+            return logging.INFO
+        return logging.WARNING
+
+    def sets_sync_wait(self, wsrep_on):
+        """The wsrep_sync_wait a session sets (None: leave the server's),
+        given whether the server is a Galera node (``wsrep_on``)."""
+        if self.mysql_wsrep_sync_wait is not None:
+            return self.mysql_wsrep_sync_wait
+        return _SYNC_READS if wsrep_on else None
+
+
+DEFAULTS = DatabaseSettings()
+
+# Where this tool's default is not oslo.db's, and why (README, sample).
+_OWN_DEFAULT = {
+    "mysql_wsrep_sync_wait": (
+        "Unset, this tool sets 1 on a Galera node (wsrep_on=ON) and leaves "
+        "other servers alone: the migration lock and the diagnosis must "
+        "read what another node has just committed (oslo.db leaves the "
+        "server's value when unset). A value without the bit 1 (reads) "
+        "is logged as a WARNING."),
+    "max_retries": (
+        "This tool's default is 0, one attempt, so that a run against an "
+        "unreachable server ends at once (oslo.db's default is 10, with "
+        "retry_interval 10: more than a minute and a half). -1 is logged "
+        "as a WARNING: the run then waits for ever."),
+}
+
+_IGNORED = {
+    "sqlite_synchronous": "SQLite keeps its default (synchronous) here.",
+    "backend": "only SQLAlchemy exists.",
+    "slave_connection": "migrations run on the primary, never a replica.",
+    "asyncio_connection": "migrations run on [database] connection.",
+    "asyncio_slave_connection": "migrations run on the primary, never a "
+                                "replica.",
+    "synchronous_reader": "migrations run on the primary, never a replica.",
+    "max_pool_size": "a run opens at most two connections, unpooled.",
+    "max_overflow": "a run opens at most two connections, unpooled.",
+    "pool_timeout": "a run opens at most two connections, unpooled.",
+    "connection_trace": "SQL goes unannotated; see connection_debug.",
+    "use_db_reconnect": "a migration never silently reconnects.",
+    "db_retry_interval": "a migration step is never retried.",
+    "db_inc_retry_interval": "a migration step is never retried.",
+    "db_max_retry_interval": "a migration step is never retried.",
+    "db_max_retries": "a migration step is never retried.",
+}
+
+
+def _ignored(name, text):
+    return (f"{text} Accepted for oslo.db's sake; solum-db-manage does not "
+            f"use it: {_IGNORED[name]}")
+
+
+@functools.cache
+def database_opts():
+    """Every oslo.db ``[database]`` option but ``connection`` (which the
+    command line declares, as --database-connection too)."""
+    from oslo_config import cfg
+
+    return (
+        cfg.BoolOpt("sqlite_synchronous", default=True,
+                    help=_ignored("sqlite_synchronous",
+                                  "Whether SQLite writes synchronously.")),
+        cfg.StrOpt("backend", default="sqlalchemy",
+                   help=_ignored("backend", "The database back end.")),
+        cfg.StrOpt("slave_connection", secret=True,
+                   help=_ignored("slave_connection",
+                                 "The connection URL of a read replica.")),
+        cfg.StrOpt("asyncio_connection", secret=True,
+                   help=_ignored("asyncio_connection",
+                                 "The connection URL for asyncio.")),
+        cfg.StrOpt("asyncio_slave_connection", secret=True,
+                   help=_ignored("asyncio_slave_connection",
+                                 "The asyncio connection URL of a read "
+                                 "replica.")),
+        cfg.BoolOpt("synchronous_reader", default=True,
+                    help=_ignored("synchronous_reader",
+                                  "Whether readers must see what writers "
+                                  "committed, replicas lagging.")),
+        cfg.StrOpt(
+            "mysql_sql_mode", default="TRADITIONAL",
+            help="The sql_mode of MySQL/MariaDB sessions, set on each "
+                 "connection over the server's. Set it to no value to keep "
+                 "the server's sql_mode. A mode that is not strict "
+                 "(TRADITIONAL, STRICT_TRANS_TABLES or STRICT_ALL_TABLES), "
+                 "or no value, is logged as a WARNING: then a change that "
+                 "narrows a column cuts the values that do not fit instead "
+                 "of failing, beyond what the data-loss review reports."),
+        cfg.IntOpt(
+            "mysql_wsrep_sync_wait", default=None,
+            help="The wsrep_sync_wait (Galera causality checks) of "
+                 "MySQL/MariaDB sessions, set where the server has that "
+                 "variable. " + _OWN_DEFAULT["mysql_wsrep_sync_wait"]),
+        cfg.IntOpt(
+            "connection_recycle_time", default=3600,
+            help="Seconds after which a connection is replaced the next "
+                 "time it is taken from the pool (SQLAlchemy's "
+                 "pool_recycle). This tool does not pool connections, so "
+                 "none is ever taken twice."),
+        cfg.IntOpt("max_pool_size", default=5,
+                   help=_ignored("max_pool_size",
+                                 "The size of the connection pool.")),
+        cfg.IntOpt(
+            "max_retries", default=DEFAULTS.max_retries, min=-1,
+            help="How many times to try to connect, retry_interval apart, "
+                 "while the server refuses connections or is starting up "
+                 "(a wrong password or a missing database is not retried); "
+                 "-1 for no limit. " + _OWN_DEFAULT["max_retries"]),
+        cfg.IntOpt(
+            "retry_interval", default=DEFAULTS.retry_interval, min=0,
+            help="Seconds between two attempts to connect (max_retries)."),
+        cfg.IntOpt("max_overflow", default=50,
+                   help=_ignored("max_overflow",
+                                 "Connections beyond the pool's size.")),
+        cfg.IntOpt(
+            "connection_debug", default=0, min=0, max=100,
+            help="How much SQL to log, as oslo.db: 0 none, 50 every "
+                 "statement (INFO), 100 every statement and result row "
+                 "(DEBUG). Passwords are masked there too."),
+        cfg.BoolOpt("connection_trace", default=False,
+                    help=_ignored("connection_trace",
+                                  "Whether to add Python stack traces to "
+                                  "SQL as comments.")),
+        cfg.IntOpt("pool_timeout",
+                   help=_ignored("pool_timeout",
+                                 "Seconds to wait for a pooled "
+                                 "connection.")),
+        cfg.BoolOpt("use_db_reconnect", default=False,
+                    help=_ignored("use_db_reconnect",
+                                  "Whether to reconnect on a lost "
+                                  "connection.")),
+        cfg.IntOpt("db_retry_interval", default=1,
+                   help=_ignored("db_retry_interval",
+                                 "Seconds between retries of a "
+                                 "transaction.")),
+        cfg.BoolOpt("db_inc_retry_interval", default=True,
+                    help=_ignored("db_inc_retry_interval",
+                                  "Whether the interval between retries "
+                                  "of a transaction grows.")),
+        cfg.IntOpt("db_max_retry_interval", default=10,
+                   help=_ignored("db_max_retry_interval",
+                                 "The longest interval between retries of "
+                                 "a transaction.")),
+        cfg.IntOpt("db_max_retries", default=20,
+                   help=_ignored("db_max_retries",
+                                 "How many times to retry a transaction "
+                                 "after a deadlock or a lost connection.")),
+        cfg.StrOpt(
+            "connection_parameters", default="",
+            help="Parameters added to the connection URL's query string "
+                 "(param1=value1&param2=value2), handed to the database "
+                 "driver: connect_timeout=5, for example."),
+    )
+
+
+def from_conf(conf):
+    """The :class:`DatabaseSettings` of a parsed ConfigOpts (with
+    :func:`database_opts` registered in ``[database]``), logging a
+    WARNING for each value that weakens a guarantee of this tool."""
+    group = conf.database
+    settings = DatabaseSettings(**{name: group[name] for name in HONOURED})
+    for warning in weakened(settings):
+        LOG.warning("%s", warning)
+    return settings
+
+
+def weakened(settings):
+    """What each value of ``settings`` gives up of this tool's guarantees,
+    one line each."""
+    lines = []
+    mode = settings.mysql_sql_mode
+    words = {word.strip().upper() for word in (mode or "").split(",")}
+    if not words & _STRICT_MODES:
+        kept = (f"mysql_sql_mode = {mode} is not strict" if mode else
+                "mysql_sql_mode is empty: sessions keep the server's "
+                "sql_mode, which this tool does not check")
+        lines.append(
+            f"{kept}; on MySQL/MariaDB a schema change that narrows a "
+            f"column now cuts the values that do not fit instead of "
+            f"failing, so data can be lost beyond what the data-loss "
+            f"review reports (strict modes: TRADITIONAL, "
+            f"STRICT_TRANS_TABLES, STRICT_ALL_TABLES)")
+    wait = settings.mysql_wsrep_sync_wait
+    if wait is not None and not wait & _SYNC_READS:
+        lines.append(
+            f"mysql_wsrep_sync_wait = {wait} leaves out 1 (reads): on a "
+            f"Galera cluster the migration lock and the diagnosis may "
+            f"read a node that has not yet applied what another node "
+            f"committed, such as another run's lock or a table it just "
+            f"created")
+    if settings.max_retries == -1:
+        lines.append(
+            "max_retries = -1: a run waits for ever for a database server "
+            "that does not answer, instead of failing in bounded time")
+    return lines
