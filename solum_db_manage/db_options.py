@@ -141,7 +141,7 @@ def database_opts():
                                   "Whether readers must see what writers "
                                   "committed, replicas lagging.")),
         cfg.StrOpt(
-            "mysql_sql_mode", default="TRADITIONAL",
+            "mysql_sql_mode", default=DEFAULTS.mysql_sql_mode,
             help="The sql_mode of MySQL/MariaDB sessions, set on each "
                  "connection over the server's. Set it to no value to keep "
                  "the server's sql_mode. A mode that is not strict "
@@ -150,12 +150,13 @@ def database_opts():
                  "narrows a column cuts the values that do not fit instead "
                  "of failing, beyond what the data-loss review reports."),
         cfg.IntOpt(
-            "mysql_wsrep_sync_wait", default=None,
+            "mysql_wsrep_sync_wait", default=DEFAULTS.mysql_wsrep_sync_wait,
             help="The wsrep_sync_wait (Galera causality checks) of "
                  "MySQL/MariaDB sessions, set where the server has that "
                  "variable. " + _OWN_DEFAULT["mysql_wsrep_sync_wait"]),
         cfg.IntOpt(
-            "connection_recycle_time", default=3600,
+            "connection_recycle_time",
+            default=DEFAULTS.connection_recycle_time,
             help="Seconds after which a connection is replaced the next "
                  "time it is taken from the pool (SQLAlchemy's "
                  "pool_recycle). This tool does not pool connections, so "
@@ -176,7 +177,8 @@ def database_opts():
                    help=_ignored("max_overflow",
                                  "Connections beyond the pool's size.")),
         cfg.IntOpt(
-            "connection_debug", default=0, min=0, max=100,
+            "connection_debug", default=DEFAULTS.connection_debug, min=0,
+            max=100,
             help="How much SQL to log, as oslo.db: 0 none, 50 every "
                  "statement (INFO), 100 every statement and result row "
                  "(DEBUG). Passwords are masked there too."),
@@ -209,7 +211,7 @@ def database_opts():
                                  "How many times to retry a transaction "
                                  "after a deadlock or a lost connection.")),
         cfg.StrOpt(
-            "connection_parameters", default="",
+            "connection_parameters", default=DEFAULTS.connection_parameters,
             help="Parameters added to the connection URL's query string "
                  "(param1=value1&param2=value2), handed to the database "
                  "driver: connect_timeout=5, for example."),

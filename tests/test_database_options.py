@@ -154,6 +154,25 @@ def test_an_invalid_value_is_one_error_line(solum, tmp_path):
     assert "Traceback" not in result.err
 
 
+def test_an_empty_section_gives_the_defaults(tmp_path):
+    from oslo_config import cfg
+
+    conf = cfg.ConfigOpts()
+    conf.register_opts(db_options.database_opts(), group="database")
+    conf(args=["--config-file", write_conf(tmp_path)])
+    assert db_options.from_conf(conf) == db_options.DEFAULTS
+    conf = cfg.ConfigOpts()
+    conf.register_opts(db_options.database_opts(), group="database")
+    conf(args=["--config-file", write_conf(
+        tmp_path, mysql_sql_mode="", connection_debug=100, max_retries=4,
+        mysql_wsrep_sync_wait=3, connection_parameters="a=1&b=2")])
+    settings = db_options.from_conf(conf)
+    assert (settings.mysql_sql_mode, settings.engine_log_level(),
+            settings.attempts(), settings.sets_sync_wait(wsrep_on=False),
+            settings.connection_parameters) == (
+        "", logging.DEBUG, 4, 3, "a=1&b=2")
+
+
 def test_defaults_are_the_tools():
     settings = db_options.DEFAULTS
     assert settings.mysql_sql_mode == "TRADITIONAL"
