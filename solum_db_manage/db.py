@@ -104,8 +104,8 @@ def create_engine(url, sqlite_timeout=None, database=None):
     except (ValueError, TypeError) as error:
         # A query parameter of the wrong kind (?connect_timeout=x).
         raise errors.ConfigError(
-            f"a parameter of the connection URL (or of [database] "
-            f"connection_parameters) is not valid: {error}") from None
+            f"a parameter of the connection URL{_added(database)} is not "
+            f"valid: {error}") from None
     except ImportError as error:
         hint = ""
         if parsed.get_backend_name() == "postgresql":
@@ -143,6 +143,12 @@ def _connecting(connector, database, shown):
         while True:
             try:
                 return connector(dialect, connection_record, cargs, cparams)
+            except (ValueError, TypeError) as error:
+                # A parameter of the wrong name or kind (connect_timeout=x).
+                raise errors.ConfigError(
+                    f"cannot connect to the database {shown}: a parameter "
+                    f"of the connection URL{_added(database)} is not "
+                    f"valid: {error}") from error
             except dialect.loaded_dbapi.Error as error:
                 if (attempt == attempts
                         or not _server_not_up(dialect, error)):
@@ -158,6 +164,12 @@ def _connecting(connector, database, shown):
                 attempt += 1
 
     return connect
+
+
+def _added(database):
+    """Where a URL parameter may come from besides the URL itself."""
+    return (" or of [database] connection_parameters"
+            if database.connection_parameters else "")
 
 
 # PyMySQL's "can't connect" (socket, TCP), "server has gone away" and "lost
@@ -302,8 +314,8 @@ def open_connection(engine, **options):
         # A connection parameter of the wrong kind (connect_timeout=x).
         raise errors.ConfigError(
             f"cannot connect to the database {_shown(engine.url)}: a "
-            f"parameter of the connection URL (or of [database] "
-            f"connection_parameters) is not valid: {error}") from error
+            f"parameter of the connection URL is not valid: {error}"
+        ) from error
     if options:
         connection.execution_options(**options)
     return connection
