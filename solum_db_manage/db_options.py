@@ -3,11 +3,12 @@
 An operator's ``solum.conf`` carries the options of oslo.db, the library
 Solum's services connect with. Each one is declared here under oslo.db's
 name, type, meaning and default (oslo_db/options.py, oslo.db 18), so the
-same file means the same to this tool: those that shape a migration session are
-honoured (:data:`HONOURED`), every other one is accepted and left unused.
-Three defaults differ from oslo.db's where its default would weaken a
-guarantee of this tool (:data:`DEFAULTS`); an explicit value still wins,
-with a WARNING where it weakens one (:func:`from_conf`).
+same file means the same to this tool: those that shape a migration
+session are honoured (:data:`HONOURED`), every other one is accepted and
+left unused. Two defaults are this tool's, where oslo.db's would weaken a
+guarantee (:data:`DEFAULTS`: the Galera sync wait when unset, and
+``max_retries``); an explicit value still wins, with a WARNING where it
+weakens one (:func:`from_conf`).
 
 This module declares the options itself rather than importing oslo.db:
 see the README ("oslo.db's [database] options") for why.
@@ -89,57 +90,63 @@ _OWN_DEFAULT = {
         "as a WARNING: the run then waits for ever."),
 }
 
-_IGNORED = {
-    "sqlite_synchronous": "SQLite keeps its default (synchronous) here.",
-    "backend": "only SQLAlchemy exists.",
-    "slave_connection": "migrations run on the primary, never a replica.",
-    "asyncio_connection": "migrations run on [database] connection.",
-    "asyncio_slave_connection": "migrations run on the primary, never a "
-                                "replica.",
-    "synchronous_reader": "migrations run on the primary, never a replica.",
-    "max_pool_size": "a run opens at most two connections, unpooled.",
-    "max_overflow": "a run opens at most two connections, unpooled.",
-    "pool_timeout": "a run opens at most two connections, unpooled.",
-    "connection_trace": "SQL goes unannotated; see connection_debug.",
-    "use_db_reconnect": "a migration never silently reconnects.",
-    "db_retry_interval": "a migration step is never retried.",
-    "db_inc_retry_interval": "a migration step is never retried.",
-    "db_max_retry_interval": "a migration step is never retried.",
-    "db_max_retries": "a migration step is never retried.",
-}
-
-
-def _ignored(name, text):
-    return (f"{text} Accepted for oslo.db's sake; solum-db-manage does not "
-            f"use it: {_IGNORED[name]}")
+# The options accepted and unused: (oslo.config type, name, oslo.db's
+# default, what oslo.db does with it, why a migration does without).
+_UNUSED = (
+    ("BoolOpt", "sqlite_synchronous", True,
+     "Whether SQLite writes synchronously.",
+     "SQLite keeps its default (synchronous) here."),
+    ("StrOpt", "backend", "sqlalchemy", "The database back end.",
+     "only SQLAlchemy exists."),
+    ("StrOpt", "slave_connection", None,
+     "The connection URL of a read replica.",
+     "migrations run on the primary, never a replica."),
+    ("StrOpt", "asyncio_connection", None,
+     "The connection URL for asyncio.",
+     "migrations run on [database] connection."),
+    ("StrOpt", "asyncio_slave_connection", None,
+     "The asyncio connection URL of a read replica.",
+     "migrations run on the primary, never a replica."),
+    ("BoolOpt", "synchronous_reader", True,
+     "Whether readers must see what writers committed, replicas lagging.",
+     "migrations run on the primary, never a replica."),
+    ("IntOpt", "max_pool_size", 5, "The size of the connection pool.",
+     "a run opens at most two connections, unpooled."),
+    ("IntOpt", "max_overflow", 50, "Connections beyond the pool's size.",
+     "a run opens at most two connections, unpooled."),
+    ("BoolOpt", "connection_trace", False,
+     "Whether to add Python stack traces to SQL as comments.",
+     "SQL goes unannotated; see connection_debug."),
+    ("IntOpt", "pool_timeout", None,
+     "Seconds to wait for a pooled connection.",
+     "a run opens at most two connections, unpooled."),
+    ("BoolOpt", "use_db_reconnect", False,
+     "Whether to reconnect on a lost connection.",
+     "a migration never silently reconnects."),
+    ("IntOpt", "db_retry_interval", 1,
+     "Seconds between retries of a transaction.",
+     "a migration step is never retried."),
+    ("BoolOpt", "db_inc_retry_interval", True,
+     "Whether the interval between retries of a transaction grows.",
+     "a migration step is never retried."),
+    ("IntOpt", "db_max_retry_interval", 10,
+     "The longest interval between retries of a transaction.",
+     "a migration step is never retried."),
+    ("IntOpt", "db_max_retries", 20,
+     "How many times to retry a transaction after a deadlock or a lost "
+     "connection.",
+     "a migration step is never retried."),
+)
 
 
 @functools.cache
 def database_opts():
     """Every oslo.db ``[database]`` option but ``connection`` (which the
-    command line declares, as --database-connection too)."""
+    command line declares, as --database-connection too): those honoured
+    first, then those accepted."""
     from oslo_config import cfg
 
-    return (
-        cfg.BoolOpt("sqlite_synchronous", default=True,
-                    help=_ignored("sqlite_synchronous",
-                                  "Whether SQLite writes synchronously.")),
-        cfg.StrOpt("backend", default="sqlalchemy",
-                   help=_ignored("backend", "The database back end.")),
-        cfg.StrOpt("slave_connection", secret=True,
-                   help=_ignored("slave_connection",
-                                 "The connection URL of a read replica.")),
-        cfg.StrOpt("asyncio_connection", secret=True,
-                   help=_ignored("asyncio_connection",
-                                 "The connection URL for asyncio.")),
-        cfg.StrOpt("asyncio_slave_connection", secret=True,
-                   help=_ignored("asyncio_slave_connection",
-                                 "The asyncio connection URL of a read "
-                                 "replica.")),
-        cfg.BoolOpt("synchronous_reader", default=True,
-                    help=_ignored("synchronous_reader",
-                                  "Whether readers must see what writers "
-                                  "committed, replicas lagging.")),
+    honoured = (
         cfg.StrOpt(
             "mysql_sql_mode", default=DEFAULTS.mysql_sql_mode,
             help="The sql_mode of MySQL/MariaDB sessions, set on each "
@@ -154,16 +161,17 @@ def database_opts():
             help="The wsrep_sync_wait (Galera causality checks) of "
                  "MySQL/MariaDB sessions, set where the server has that "
                  "variable. " + _OWN_DEFAULT["mysql_wsrep_sync_wait"]),
+        cfg.StrOpt(
+            "connection_parameters", default=DEFAULTS.connection_parameters,
+            help="Parameters added to the connection URL's query string "
+                 "(param1=value1&param2=value2), handed to the database "
+                 "driver: connect_timeout=5, for example."),
         cfg.IntOpt(
-            "connection_recycle_time",
-            default=DEFAULTS.connection_recycle_time,
-            help="Seconds after which a connection is replaced the next "
-                 "time it is taken from the pool (SQLAlchemy's "
-                 "pool_recycle). This tool does not pool connections, so "
-                 "none is ever taken twice."),
-        cfg.IntOpt("max_pool_size", default=5,
-                   help=_ignored("max_pool_size",
-                                 "The size of the connection pool.")),
+            "connection_debug", default=DEFAULTS.connection_debug, min=0,
+            max=100,
+            help="How much SQL to log, as oslo.db: 0 none, 50 every "
+                 "statement (INFO), 100 every statement and result row "
+                 "(DEBUG). Passwords are masked there too."),
         cfg.IntOpt(
             "max_retries", default=DEFAULTS.max_retries, min=-1,
             help="How many times to try to connect, retry_interval apart, "
@@ -173,49 +181,21 @@ def database_opts():
         cfg.IntOpt(
             "retry_interval", default=DEFAULTS.retry_interval, min=0,
             help="Seconds between two attempts to connect (max_retries)."),
-        cfg.IntOpt("max_overflow", default=50,
-                   help=_ignored("max_overflow",
-                                 "Connections beyond the pool's size.")),
         cfg.IntOpt(
-            "connection_debug", default=DEFAULTS.connection_debug, min=0,
-            max=100,
-            help="How much SQL to log, as oslo.db: 0 none, 50 every "
-                 "statement (INFO), 100 every statement and result row "
-                 "(DEBUG). Passwords are masked there too."),
-        cfg.BoolOpt("connection_trace", default=False,
-                    help=_ignored("connection_trace",
-                                  "Whether to add Python stack traces to "
-                                  "SQL as comments.")),
-        cfg.IntOpt("pool_timeout",
-                   help=_ignored("pool_timeout",
-                                 "Seconds to wait for a pooled "
-                                 "connection.")),
-        cfg.BoolOpt("use_db_reconnect", default=False,
-                    help=_ignored("use_db_reconnect",
-                                  "Whether to reconnect on a lost "
-                                  "connection.")),
-        cfg.IntOpt("db_retry_interval", default=1,
-                   help=_ignored("db_retry_interval",
-                                 "Seconds between retries of a "
-                                 "transaction.")),
-        cfg.BoolOpt("db_inc_retry_interval", default=True,
-                    help=_ignored("db_inc_retry_interval",
-                                  "Whether the interval between retries "
-                                  "of a transaction grows.")),
-        cfg.IntOpt("db_max_retry_interval", default=10,
-                   help=_ignored("db_max_retry_interval",
-                                 "The longest interval between retries of "
-                                 "a transaction.")),
-        cfg.IntOpt("db_max_retries", default=20,
-                   help=_ignored("db_max_retries",
-                                 "How many times to retry a transaction "
-                                 "after a deadlock or a lost connection.")),
-        cfg.StrOpt(
-            "connection_parameters", default=DEFAULTS.connection_parameters,
-            help="Parameters added to the connection URL's query string "
-                 "(param1=value1&param2=value2), handed to the database "
-                 "driver: connect_timeout=5, for example."),
+            "connection_recycle_time",
+            default=DEFAULTS.connection_recycle_time,
+            help="Seconds after which a connection is replaced the next "
+                 "time it is taken from the pool (SQLAlchemy's "
+                 "pool_recycle). This tool does not pool connections, so "
+                 "none is ever taken twice."),
     )
+    unused = tuple(
+        getattr(cfg, kind)(
+            name, default=default, secret=name.endswith("connection"),
+            help=f"{does} Accepted for oslo.db's sake; solum-db-manage does "
+                 f"not use it: {why}")
+        for kind, name, default, does, why in _UNUSED)
+    return honoured + unused
 
 
 def from_conf(conf):
