@@ -153,15 +153,18 @@ def _connecting(connector, database, shown):
                 if (attempt == attempts
                         or not _server_not_up(dialect, error)):
                     raise
-                left = ("" if attempts is None else
-                        f", {attempts - attempt} attempts left")
-                LOG.warning(
-                    "cannot connect to the database %s yet: %s; trying "
-                    "again in %s s (max_retries%s)", shown,
-                    " ".join(str(error).split()), database.retry_interval,
-                    left)
-                time.sleep(database.retry_interval)
-                attempt += 1
+                refused = " ".join(str(error).split())
+            # Logged outside the except clause: oslo.log's formatter would
+            # add the exception being handled to the line.
+            left = attempts - attempt if attempts is not None else None
+            LOG.warning(
+                "cannot connect to the database %s yet: %s; trying again in "
+                "%s s (max_retries: %s)", shown, refused,
+                database.retry_interval,
+                "no limit" if left is None else
+                f"{left} attempt{'s' if left > 1 else ''} left")
+            time.sleep(database.retry_interval)
+            attempt += 1
 
     return connect
 

@@ -473,7 +473,11 @@ def test_an_unreachable_server_fails_in_bounded_time(
     assert errors_of(result.err) == result.err.splitlines()[-1:]
     assert "cannot connect to the database" in result.err
     assert "Traceback" not in result.err
-    assert len(warnings_of(result.err)) == 2     # 3 attempts, 2 waits
+    retries = warnings_of(result.err)
+    assert len(retries) == 2     # 3 attempts, 2 waits
+    assert "2 attempts left" in retries[0] and "1 attempt left" in retries[1]
+    # One line each: not followed by the driver's exception.
+    assert "OperationalError" not in result.err
     assert 2 <= took < 2 + 5
 
 
