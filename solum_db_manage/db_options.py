@@ -14,7 +14,7 @@ This module declares the options itself rather than importing oslo.db:
 see the README ("oslo.db's [database] options") for why.
 """
 
-import dataclasses
+import collections
 import functools
 import logging
 
@@ -34,22 +34,19 @@ _STRICT_MODES = {"TRADITIONAL", "STRICT_ALL_TABLES", "STRICT_TRANS_TABLES"}
 _SYNC_READS = 1
 
 
-@dataclasses.dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(collections.namedtuple(
+        "DatabaseSettings", HONOURED,
+        defaults=("TRADITIONAL", None, "", 0, 0, 10, 3600))):
     """The ``[database]`` values a migration session is made with.
 
     The defaults are this tool's: ``mysql_wsrep_sync_wait=None`` means 1
     on a Galera node (oslo.db leaves the server's value), and
     ``max_retries=0`` means one attempt (oslo.db: 10 attempts, 10 s apart).
+    A named tuple, not a dataclass: dataclasses imports inspect, which
+    ``-h`` cannot afford.
     """
 
-    mysql_sql_mode: str = "TRADITIONAL"
-    mysql_wsrep_sync_wait: int | None = None
-    connection_parameters: str = ""
-    connection_debug: int = 0
-    max_retries: int = 0
-    retry_interval: int = 10
-    connection_recycle_time: int = 3600
+    __slots__ = ()
 
     def attempts(self):
         """How many times to try to connect; None for no limit."""
