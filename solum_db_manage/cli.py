@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 
-from solum_db_manage import errors, output, usage
+from solum_db_manage import db_options, errors, output, usage
 from solum_db_manage.output import PROG, RedactingStream, Redactor
 
 # The [database] options, made on first use (database_opts()): oslo.config
@@ -37,7 +37,7 @@ def __getattr__(name):
 
 def list_opts():
     """The options of solum-db-manage, for oslo-config-generator."""
-    return [("database", database_opts())]
+    return [("database", [*database_opts(), *db_options.database_opts()])]
 
 
 def _run_command(name, args, config):
@@ -102,6 +102,7 @@ def build_conf():
 
     conf = cfg.ConfigOpts()
     conf.register_cli_opts(database_opts(), group="database")
+    conf.register_opts(db_options.database_opts(), group="database")
     conf.register_cli_opt(cfg.SubCommandOpt(
         "command", title="Commands", handler=usage.add_command_parsers,
         help=usage.COMMANDS_HELP))
@@ -246,12 +247,13 @@ def _main(argv, redact, state):
     for value in (getattr(args, "revision", None),
                   getattr(args, "rev_range", None)):
         _require_text(value)
-    url = None
+    url = database = None
     if _needs_url(name, args):
         url = _connection_url(conf)
         redact.add_url(url)
-    return _run_command(name, args,
-                        make_config(url, stdout=sys.stdout))
+        database = db_options.from_conf(conf)
+    return _run_command(name, args, make_config(
+        url, stdout=sys.stdout, database=database))
 
 
 def _config_files_in(argv):

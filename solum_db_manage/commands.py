@@ -259,4 +259,5 @@ def unlock(config):
     """Clear the lock of a run that is gone: see lock_lease.unlock."""
     from solum_db_manage import lock_lease
 
-    config.print_stdout(lock_lease.unlock(config.attributes["url"]))
+    config.print_stdout(lock_lease.unlock(
+        config.attributes["url"], database=config.attributes.get("database")))

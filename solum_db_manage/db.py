@@ -15,7 +15,7 @@ import functools
 import logging
 import re
 
-from solum_db_manage import errors, output
+from solum_db_manage import db_options, errors, output
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -67,23 +67,36 @@ def dialect_name(url):
     return parse_url(url).get_backend_name()
 
 
-def create_engine(url, sqlite_timeout=None):
+def create_engine(url, sqlite_timeout=None, database=None):
     """An engine as Solum's services had it: no pool, MySQL strict mode.
 
     ``sqlite_timeout``: how long SQLite waits for another process's write
     lock on the file (its busy timeout; Python's default is 5 s).
+    ``database``: the [database] settings (db_options.DatabaseSettings;
+    None for the defaults): the session's sql_mode and Galera sync wait,
+    the URL's extra parameters, SQL logging, connection attempts,
+    pool_recycle.
     """
     import sqlalchemy
     from sqlalchemy import event, exc
     from sqlalchemy.pool import NullPool
 
+    database = database or db_options.DEFAULTS
     parsed = parse_url(url)
+    if database.connection_parameters:
+        parsed = parsed.update_query_string(database.connection_parameters,
+                                            append=True)
     options = {}
     if sqlite_timeout is not None and parsed.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": float(sqlite_timeout)}
+    # As oslo.db: connection_debug sets the level of SQLAlchemy's logger,
+    # whose records reach the handlers that mask passwords (output.py).
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        database.engine_log_level())
     try:
-        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool,
-                                          **options)
+        engine = sqlalchemy.create_engine(
+            parsed, poolclass=NullPool,
+            pool_recycle=database.connection_recycle_time, **options)
     except exc.NoSuchModuleError:
         raise errors.ConfigError(
             f"unknown database type {parsed.drivername!r} in the "
@@ -91,8 +104,8 @@ def create_engine(url, sqlite_timeout=None):
     except (ValueError, TypeError) as error:
         # A query parameter of the wrong kind (?connect_timeout=x).
         raise errors.ConfigError(
-            f"a parameter of the connection URL is not valid: {error}"
-        ) from None
+            f"a parameter of the connection URL{_added(database)} is not "
+            f"valid: {error}") from None
     except ImportError as error:
         hint = ""
         if parsed.get_backend_name() == "postgresql":
@@ -100,14 +113,88 @@ def create_engine(url, sqlite_timeout=None):
         raise errors.ConfigError(
             f"the database driver for {parsed.drivername} is not "
             f"installed: {error}{hint}") from None
+    connector = _dialect_connect
     if engine.dialect.name == "mysql":
         if engine.dialect.driver == "pymysql":
-            event.listen(engine, "do_connect", _pymysql_connect)
-        event.listen(engine, "connect", _prepare_mysql_session)
+            connector = _pymysql_connect
+        event.listen(engine, "connect",
+                     functools.partial(_prepare_mysql_session, database))
     elif engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_own_transactions)
         event.listen(engine, "begin", _sqlite_begin)
+    if engine.dialect.name != "sqlite":
+        event.listen(engine, "do_connect", _connecting(
+            connector, database, _shown(engine.url)))
     return engine
+
+
+def _dialect_connect(dialect, connection_record, cargs, cparams):
+    return dialect.connect(*cargs, **cparams)
+
+
+def _connecting(connector, database, shown):
+    """A do_connect handler: ``connector``, tried ``max_retries`` times
+    ``retry_interval`` apart while the server is not up yet."""
+    import time
+
+    def connect(dialect, connection_record, cargs, cparams):
+        attempts = database.attempts()
+        attempt = 1
+        while True:
+            try:
+                return connector(dialect, connection_record, cargs, cparams)
+            except (ValueError, TypeError) as error:
+                # A parameter of the wrong name or kind (connect_timeout=x).
+                raise errors.ConfigError(
+                    f"cannot connect to the database {shown}: a parameter "
+                    f"of the connection URL{_added(database)} is not "
+                    f"valid: {error}") from error
+            except dialect.loaded_dbapi.Error as error:
+                if (attempt == attempts
+                        or not _server_not_up(dialect, error)):
+                    raise
+                refused = " ".join(str(error).split())
+            # Logged outside the except clause: oslo.log's formatter would
+            # add the exception being handled to the line.
+            left = attempts - attempt if attempts is not None else None
+            LOG.warning(
+                "cannot connect to the database %s yet: %s; trying again in "
+                "%s s (max_retries: %s)", shown, refused,
+                database.retry_interval,
+                "no limit" if left is None else
+                f"{left} attempt{'s' if left > 1 else ''} left")
+            time.sleep(database.retry_interval)
+            attempt += 1
+
+    return connect
+
+
+def _added(database):
+    """Where a URL parameter may come from besides the URL itself."""
+    return (" or of [database] connection_parameters"
+            if database.connection_parameters else "")
+
+
+# PyMySQL's "can't connect" (socket, TCP), "server has gone away" and "lost
+# connection" (a server still starting may close the handshake).
+_MYSQL_NOT_UP = {2002, 2003, 2006, 2013}
+# PostgreSQL's cannot_connect_now: "the database system is starting up".
+_POSTGRESQL_NOT_UP = "57P03"
+
+
+def _server_not_up(dialect, error):
+    """True where the server is not accepting connections (yet), as
+    opposed to refusing this one (password, database, rights)."""
+    if dialect.name == "mysql":
+        return bool(error.args) and error.args[0] in _MYSQL_NOT_UP
+    if dialect.name == "postgresql":
+        # Without a server's answer (refused, unreachable), no SQLSTATE.
+        state = getattr(error, "sqlstate", None)
+        return (isinstance(error, dialect.loaded_dbapi.OperationalError)
+                and state in (None, _POSTGRESQL_NOT_UP))
+    return False
+
+
 
 
 def _pymysql_connect(dialect, connection_record, cargs, cparams):
@@ -192,15 +279,26 @@ def sqlite_busy(error):
     return code is not None and code & 0xFF in (5, 6)
 
 
-def _prepare_mysql_session(dbapi_connection, connection_record):
+def _prepare_mysql_session(database, dbapi_connection, connection_record):
+    """The session's sql_mode and, on a Galera node, its sync wait."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("SET SESSION sql_mode = 'TRADITIONAL'")
+        cursor.execute("SHOW VARIABLES WHERE Variable_name IN "
+                       "('wsrep_on', 'wsrep_sync_wait')")
+        variables = {str(name).lower(): str(value)
+                     for name, value in cursor.fetchall()}
+        names, values = [], []
+        if database.mysql_sql_mode:
+            names.append("sql_mode = %s")
+            values.append(database.mysql_sql_mode)
         # On a Galera node, read what other nodes committed before us.
-        cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
-        row = cursor.fetchone()
-        if row and str(row[1]).upper() == "ON":
-            cursor.execute("SET SESSION wsrep_sync_wait = 1")
+        wait = database.sets_sync_wait(
+            variables.get("wsrep_on", "").upper() == "ON")
+        if wait is not None and "wsrep_sync_wait" in variables:
+            names.append("wsrep_sync_wait = %s")
+            values.append(wait)
+        if names:
+            cursor.execute("SET SESSION " + ", ".join(names), values)
     finally:
         cursor.close()
 
@@ -263,7 +361,8 @@ def connect(config, read_only=False):
         config.attributes["missing_file"] = parse_url(url).database
         url = "sqlite://"
     seconds = config.attributes.get("ddl_lock_timeout")
-    engine = create_engine(url, sqlite_timeout=seconds)
+    engine = create_engine(url, sqlite_timeout=seconds,
+                           database=config.attributes.get("database"))
     LOG.debug("Connecting to %s", _shown(engine.url))
     try:
         with open_connection(engine) as connection:

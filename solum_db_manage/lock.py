@@ -71,8 +71,10 @@ class MigrationLock:
     """Hold with ``with MigrationLock(url, ...).hold() as lock:``."""
 
     def __init__(self, url, command, timeout=DEFAULT_TIMEOUT,
-                 lease=DEFAULT_LEASE, report=None):
+                 lease=DEFAULT_LEASE, report=None, database=None):
         self.url = url
+        # The [database] settings its engine is made with (db_options).
+        self.database = database
         self.command = command
         self.timeout = timeout
         self.lease = max(1, int(lease))
@@ -99,7 +101,7 @@ class MigrationLock:
     def hold(self):
         """Wait for the lock, hold it for the ``with`` block, release it,
         recording how the run ended (done, or failed while changing)."""
-        self._engine = db.create_engine(self.url)
+        self._engine = db.create_engine(self.url, database=self.database)
         try:
             self._connection = db.open_connection(
                 self._engine, isolation_level="AUTOCOMMIT")

@@ -271,14 +271,14 @@ def status(connection, ignore=None):
                   record.stuck_hint(now) if record.stuck(now) else None)
 
 
-def unlock(url):
+def unlock(url, database=None):
     """Clear a lease row whose holder is gone; return what was done.
 
     Refuses (exit 7) while the holder may be alive: any of its
     connections still exists, or, held through another Galera node, its
     lease has not expired and lies within its term.
     """
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, database=database)
     try:
         with db.open_connection(
                 engine, isolation_level="AUTOCOMMIT") as connection:

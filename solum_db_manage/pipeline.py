@@ -206,7 +206,7 @@ def locked(config, command):
         lease=lock.lease_term(
             config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
             config.attributes.get("ddl_lock_timeout")),
-        report=_report)
+        report=_report, database=config.attributes.get("database"))
     with held.hold():
         config.attributes["lock"] = held
         try:

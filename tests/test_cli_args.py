@@ -10,7 +10,7 @@ from importlib import metadata
 
 import pytest
 
-from solum_db_manage import cli, errors
+from solum_db_manage import cli, db_options, errors
 from tests.helpers import (
     error_lines,
 )
@@ -138,8 +138,10 @@ def test_debug_flag_is_oslo_logs():
 def test_connection_option_is_secret_and_listed():
     [(group, opts)] = cli.list_opts()
     assert group == "database"
-    [opt] = opts
-    assert (opt.name, opt.secret) == ("connection", True)
+    assert (opts[0].name, opts[0].secret) == ("connection", True)
+    # Then oslo.db's other [database] options (db_options).
+    assert [opt.name for opt in opts[1:]] == [
+        opt.name for opt in db_options.database_opts()]
 
 
 @pytest.mark.parametrize("argv, needs_url", [

@@ -123,7 +123,7 @@ def run_under_alembic():
                     url, f"{verb} {destination}",
                     report=lambda line, level=logging.INFO: LOG.log(
                         level, "%s", line))
-                stack.enter_context(held.held())
+                stack.enter_context(held.hold())
                 config.attributes["lock"] = held
                 stack.callback(config.attributes.pop, "lock", None)
             connection = stack.enter_context(
