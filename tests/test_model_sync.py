@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from oslo_db.sqlalchemy import test_migrations
 from sqlalchemy.dialects import mysql
 
-from solum_db_manage import commands, db, lock, models, tables
+from solum_db_manage import commands, db, lock_lease, models, tables
 from solum_db_manage.config import make_config
 from tests import helpers
 
@@ -113,7 +113,7 @@ def test_the_lock_table_is_declared_once_in_the_metadata():
     assert db.LOCK_TABLE == tables.lock_table.name
     assert models.Base.metadata.tables[db.LOCK_TABLE] is tables.lock_table
     # The lock's columns added since its first release are declared too.
-    assert set(lock._ADDED_COLUMNS) <= set(tables.lock_table.c.keys())
+    assert set(lock_lease._ADDED_COLUMNS) <= set(tables.lock_table.c.keys())
 
 
 def test_a_database_without_the_lock_table_is_current(db_url, solum):
@@ -140,9 +140,10 @@ def test_a_lock_table_of_the_first_release_gets_its_added_columns(
                             primary_key=column.primary_key,
                             autoincrement=False)
                   for column in tables.lock_table.columns
-                  if column.name not in lock._ADDED_COLUMNS])
+                  if column.name not in lock_lease._ADDED_COLUMNS])
             first.create(connection)
-            connection.execute(first.insert().values(id=1, state=lock.DONE))
+            connection.execute(
+                first.insert().values(id=1, state=lock_lease.DONE))
         result = solum("upgrade", "head", url=db_url)
         assert result.code == 0, result.out + result.err
         columns = {column["name"] for column in
