@@ -1,4 +1,9 @@
-"""The errors solum-db-manage reports; main() turns them into exit codes."""
+"""The errors solum-db-manage reports, their exit statuses, and what the
+user reads of any error (describe): main() turns them into both."""
+
+import os
+import re
+import sys
 
 # Exit statuses, documented in README.rst and the man page. ``check``
 # uses 0 and 3-7 for what it finds; every command uses 1, 2, 130 and 143.
@@ -69,3 +74,105 @@ class LockTimeout(SolumDBManageError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (signals.py): stop where Ctrl-C would."""
+
+
+# --- what the user reads of an error: describe() ----------------------------
+
+def describe(error, script_failure=None):
+    """One line that tells the user what went wrong.
+
+    Foreign errors (oslo.config's, Alembic's, SQLAlchemy's) are recognised
+    without importing their libraries here: an error of a library can only
+    have been raised where that library was imported. ``script_failure``,
+    a function of the error, names a migration script that failed to load
+    (authoring.broken_script knows them), or returns None.
+    """
+    if isinstance(error, SolumDBManageError):
+        return str(error)
+    cfg = sys.modules.get("oslo_config.cfg")
+    if cfg is not None and isinstance(error, (cfg.TemplateSubstitutionError,
+                                              cfg.NoSuchOptError)):
+        # Not echoed: what follows the "$" may be part of a password.
+        return ("configuration: a value holds '$' followed by a name that "
+                "is no option (oslo.config substitutes $NAME); write '$$' "
+                "for a literal '$', for example in a password")
+    if cfg is not None and isinstance(error, cfg.Error):
+        return f"configuration: {error}"
+    broken = script_failure and script_failure(error)
+    if broken:
+        return broken
+    if isinstance(error, UnicodeError):
+        return ("the command line or configuration holds bytes that are "
+                f"not UTF-8 text ({type(error).__name__})")
+    if _raised_in_alembic_script(error):
+        # Alembic's revision parser asserts instead of explaining.
+        text = " ".join(str(error).split())
+        return ("invalid revision or range: Alembic cannot read it ("
+                + (f"{type(error).__name__}: {text}" if text
+                   else type(error).__name__) + ")")
+    module = type(error).__module__
+    if module.startswith("alembic"):
+        from alembic.script.revision import ResolutionError
+
+        # Alembic words every failed lookup "Can't locate revision",
+        # even an ambiguous partial id; the cause says which it was.
+        if isinstance(error.__cause__, ResolutionError):
+            return str(error.__cause__)
+        return str(error)
+    if module.startswith("sqlalchemy"):
+        from sqlalchemy import exc
+
+        if isinstance(error, exc.DBAPIError):
+            # The final line is folded; the statement is cut once folded.
+            statement = " ".join((error.statement or "").split())[:200]
+            if is_lock_wait_timeout(error):
+                return lock_wait_message(statement)
+            return f"database error: {error.orig} [SQL: {statement}]"
+        return f"database error: {error}"
+    return (f"unexpected {type(error).__name__}: {error} (run with --debug "
+            f"for the traceback)")
+
+
+def _raised_in_alembic_script(error):
+    """True for an unexpected error from Alembic's revision handling."""
+    if not isinstance(error, (AssertionError, ValueError, KeyError,
+                              AttributeError, TypeError)):
+        return False
+    frame = error.__traceback__
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if os.sep.join(("alembic", "script")) in filename or filename.endswith(
+                os.sep.join(("alembic", "command.py"))):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def is_lock_wait_timeout(error):
+    """MySQL's 1205 (lock_wait_timeout), PostgreSQL's 55P03, of a
+    SQLAlchemy DBAPIError."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "55P03":
+        return True
+    args = getattr(orig, "args", None) or (None,)
+    return args[0] == 1205
+
+
+# The statement's table: what a lock wait names.
+_TABLE_OF_STATEMENT = re.compile(
+    r"^(?:ALTER TABLE|UPDATE|INSERT INTO|DELETE FROM|DROP TABLE"
+    r"(?: IF EXISTS)?|CREATE (?:UNIQUE )?INDEX \S+ ON|CREATE TABLE"
+    r"(?: IF NOT EXISTS)?|RENAME TABLE)\s+[`\"]?(\w+)", re.IGNORECASE)
+
+
+def lock_wait_message(statement):
+    """What a statement that waited past --ddl-lock-timeout means."""
+    match = _TABLE_OF_STATEMENT.match(statement)
+    table = f"table {match[1]}" if match else "a table"
+    return (f"a migration statement waited longer than --ddl-lock-timeout "
+            f"for a lock on {table}, held by another session (a long "
+            f"transaction?); that statement did not run and nothing of it "
+            f"was applied (on PostgreSQL its whole revision was rolled "
+            f"back). Revisions finished before it stay applied: "
+            f"'solum-db-manage check' tells where the database is. Run the "
+            f"command again once the table is free. [SQL: {statement}]")

@@ -10,7 +10,7 @@ from importlib import metadata
 
 import pytest
 
-from solum_db_manage import cli, db_options, errors
+from solum_db_manage import cli, db_options, errors, options
 from tests.helpers import (
     error_lines,
 )
@@ -136,7 +136,7 @@ def test_debug_flag_is_oslo_logs():
 
 
 def test_connection_option_is_secret_and_listed():
-    [(group, opts)] = cli.list_opts()
+    [(group, opts)] = options.list_opts()
     assert group == "database"
     assert (opts[0].name, opts[0].secret) == ("connection", True)
     # Then oslo.db's other [database] options (db_options).
@@ -159,7 +159,7 @@ def test_connection_option_is_secret_and_listed():
 ])
 def test_which_commands_need_a_database(argv, needs_url):
     command = parse(*argv).command
-    assert cli._needs_url(command.name, command) is needs_url
+    assert command.run.needs_database(command) is needs_url
 
 
 def test_importing_the_cli_loads_neither_alembic_nor_sqlalchemy():
