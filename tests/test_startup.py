@@ -2,12 +2,13 @@
 
 ``-h``, ``--help`` and ``--version`` are answered by a plain argparse
 parser (options.help_parser) without oslo.config, oslo.log, SQLAlchemy or
-Alembic; the tests here build it next to oslo.config's parser and assert
-both offer the same options and commands and print the same text, so the
-two cannot drift apart. ``version``, ``check`` below head and ``upgrade
-head`` of an empty database run without Alembic (the last also without
-SQLAlchemy's ORM); each is run in a fresh interpreter that reports what
-it imported.
+Alembic. Both it and oslo.config's parser are built from options.py's one
+table; the tests here build both and assert they offer the same options
+and commands and print the same text, so the two views (and the copy of
+oslo's own global options the help parser holds) cannot drift apart.
+``version``, ``check`` below head and ``upgrade head`` of an empty
+database run without Alembic (the last also without SQLAlchemy's ORM);
+each is run in a fresh interpreter that reports what it imported.
 """
 
 import argparse
