@@ -94,27 +94,31 @@ _SQL = Arg(("--sql",), dict(
     help="Print the SQL instead of running it (offline mode). A range "
          "START:END is accepted as the revision."))
 
+def _seconds_setting(name, default, help):
+    return Arg((name,), dict(type=seconds, default=default, metavar="SECONDS",
+                             help=help), setting=True)
+
+
 _LOCK = (
-    Arg(("--lock-timeout",), dict(
-        type=seconds, default=300, metavar="SECONDS",
-        help="How long to wait for the migration lock while another run "
-             "holds it; then give up, changing nothing, with exit status "
-             "7 (default: %(default)s)."), setting=True),
-    Arg(("--lock-lease",), dict(
-        type=seconds, default=120, metavar="SECONDS",
-        help="How long the lock's lease lasts unless its holder renews "
-             "it: on a Galera cluster, how long a lock taken through "
-             "another node outlives its holder if that one dies; must "
-             "exceed the longest single schema change (default: "
-             "%(default)s; at least --ddl-lock-timeout plus 60). "
-             "Elsewhere the lock is freed as soon as its holder's "
-             "connections are gone."), setting=True),
-    Arg(("--ddl-lock-timeout",), dict(
-        type=seconds, default=30, metavar="SECONDS",
-        help="How long one migration statement may wait for a table lock "
-             "held by another session (a long transaction) before the "
-             "run stops, instead of freezing the table for the service "
-             "(default: %(default)s)."), setting=True),
+    _seconds_setting(
+        "--lock-timeout", 300,
+        "How long to wait for the migration lock while another run holds "
+        "it; then give up, changing nothing, with exit status 7 (default: "
+        "%(default)s)."),
+    _seconds_setting(
+        "--lock-lease", 120,
+        "How long the lock's lease lasts unless its holder renews it: on a "
+        "Galera cluster, how long a lock taken through another node "
+        "outlives its holder if that one dies; must exceed the longest "
+        "single schema change (default: %(default)s; at least "
+        "--ddl-lock-timeout plus 60). Elsewhere the lock is freed as soon "
+        "as its holder's connections are gone."),
+    _seconds_setting(
+        "--ddl-lock-timeout", 30,
+        "How long one migration statement may wait for a table lock held "
+        "by another session (a long transaction) before the run stops, "
+        "instead of freezing the table for the service (default: "
+        "%(default)s)."),
 )
 
 _VERBOSE = Arg(("-v", "--verbose"), dict(
