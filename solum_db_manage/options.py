@@ -20,7 +20,6 @@ help: the two views of the tables cannot drift apart.
 """
 
 import argparse
-from typing import NamedTuple
 
 from solum_db_manage.output import PROG
 
@@ -37,7 +36,7 @@ def seconds(text):
     return value
 
 
-class Arg(NamedTuple):
+class Arg:
     """One argument of a command: argparse's add_argument(*names, **spec).
 
     Its value reaches the command as the keyword ``keyword`` (default:
@@ -45,18 +44,15 @@ class Arg(NamedTuple):
     as a setting of the config the command runs with.
     """
 
-    names: tuple
-    spec: dict
-    keyword: str = None
-    setting: bool = False
-
-    @property
-    def dest(self):
-        long = [name for name in self.names if name.startswith("--")]
-        return (long or self.names)[0].lstrip("-").replace("-", "_")
+    def __init__(self, names, spec, keyword=None, setting=False):
+        self.names, self.spec = names, spec
+        long = [name for name in names if name.startswith("--")]
+        self.dest = (long or names)[0].lstrip("-").replace("-", "_")
+        self.keyword = keyword or self.dest
+        self.setting = setting
 
 
-class Command(NamedTuple):
+class Command:
     """One command: the function of the same name in the commands layer,
     called with the config and the keywords of its arguments.
 
@@ -64,14 +60,16 @@ class Command(NamedTuple):
     dest of a flag: only where that flag is given.
     """
 
-    name: str
-    summary: str
-    args: tuple = ()
-    database: object = True
+    def __init__(self, name, summary, args=(), database=True):
+        self.name, self.summary = name, summary
+        self.args, self.database = args, database
+
+    def __repr__(self):
+        return f"<Command {self.name}>"
 
     def keywords(self, values):
         """The command function's keywords, from the parsed values."""
-        return {arg.keyword or arg.dest: getattr(values, arg.dest)
+        return {arg.keyword: getattr(values, arg.dest)
                 for arg in self.args if not arg.setting}
 
     def settings(self, values):
