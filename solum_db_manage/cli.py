@@ -92,19 +92,10 @@ def _fail(error, state):
     if isinstance(error, errors.Terminated):
         output.error(str(error), logged=state["logging"])
         return errors.EXIT_TERMINATED
-    output.error(errors.describe(error, _script_failure),
+    output.error(errors.describe(error),
                  getattr(error, "details", ()), logged=state["logging"],
                  exc_info=error if state["debug"] else None)
     return getattr(error, "exit_code", errors.EXIT_ERROR)
-
-
-def _script_failure(error):
-    """A migration script that does not load, named; None for others."""
-    if "solum_db_manage.commands" not in sys.modules:
-        return None
-    from solum_db_manage import scripts
-
-    return scripts.broken_script(error, scripts.scripts_path())
 
 
 def _exiting():

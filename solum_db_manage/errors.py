@@ -1,7 +1,6 @@
 """The errors solum-db-manage reports, their exit statuses, and what the
 user reads of any error (describe): main() turns them into both."""
 
-import os
 import re
 import sys
 
@@ -78,14 +77,14 @@ class Terminated(KeyboardInterrupt):
 
 # --- what the user reads of an error: describe() ----------------------------
 
-def describe(error, script_failure=None):
+def describe(error):
     """One line that tells the user what went wrong.
 
-    Foreign errors (oslo.config's, Alembic's, SQLAlchemy's) are recognised
-    without importing their libraries here: an error of a library can only
-    have been raised where that library was imported. ``script_failure``,
-    a function of the error, names a migration script that failed to load
-    (authoring.broken_script knows them), or returns None.
+    Foreign errors (oslo.config's, SQLAlchemy's) are recognised without
+    importing their libraries here: an error of a library can only have
+    been raised where that library was imported. Alembic's never reach
+    here: scripts.alembic_errors(), around every call into Alembic, turns
+    them (and a migration script that does not load) into ours.
     """
     if isinstance(error, SolumDBManageError):
         return str(error)
@@ -98,27 +97,10 @@ def describe(error, script_failure=None):
                 "for a literal '$', for example in a password")
     if cfg is not None and isinstance(error, cfg.Error):
         return f"configuration: {error}"
-    broken = script_failure and script_failure(error)
-    if broken:
-        return broken
     if isinstance(error, UnicodeError):
         return ("the command line or configuration holds bytes that are "
                 f"not UTF-8 text ({type(error).__name__})")
-    if _raised_in_alembic_script(error):
-        # Alembic's revision parser asserts instead of explaining.
-        text = " ".join(str(error).split())
-        return ("invalid revision or range: Alembic cannot read it ("
-                + (f"{type(error).__name__}: {text}" if text
-                   else type(error).__name__) + ")")
     module = type(error).__module__
-    if module.startswith("alembic"):
-        from alembic.script.revision import ResolutionError
-
-        # Alembic words every failed lookup "Can't locate revision",
-        # even an ambiguous partial id; the cause says which it was.
-        if isinstance(error.__cause__, ResolutionError):
-            return str(error.__cause__)
-        return str(error)
     if module.startswith("sqlalchemy"):
         from sqlalchemy import exc
 
@@ -131,21 +113,6 @@ def describe(error, script_failure=None):
         return f"database error: {error}"
     return (f"unexpected {type(error).__name__}: {error} (run with --debug "
             f"for the traceback)")
-
-
-def _raised_in_alembic_script(error):
-    """True for an unexpected error from Alembic's revision handling."""
-    if not isinstance(error, (AssertionError, ValueError, KeyError,
-                              AttributeError, TypeError)):
-        return False
-    frame = error.__traceback__
-    while frame is not None:
-        filename = frame.tb_frame.f_code.co_filename
-        if os.sep.join(("alembic", "script")) in filename or filename.endswith(
-                os.sep.join(("alembic", "command.py"))):
-            return True
-        frame = frame.tb_next
-    return False
 
 
 def is_lock_wait_timeout(error):
