@@ -79,6 +79,31 @@ def check(argv, project, prog):
         _check_file(path)
 
 
+def parse(conf, argv, project, prog, version):
+    """Parse argv and the files with oslo.config's ``conf``, once
+    :func:`check` let them through; a file oslo.config fails to read
+    raises ConfigError naming it."""
+    check(argv, project, prog)
+    try:
+        conf(args=argv, project=project, prog=prog, version=version)
+    except (UnicodeDecodeError, OSError) as error:
+        # oslo.config reads the files itself and lets these through.
+        named = getattr(error, "filename", None) or ", ".join(
+            _option_values(argv, "--config-file")) or "a configuration file"
+        reason = ("it is not UTF-8 text" if isinstance(
+            error, UnicodeDecodeError) else error.strerror or str(error))
+        raise errors.ConfigError(
+            f"configuration: cannot read {named}: {reason}") from error
+
+
+def files_read(conf):
+    """The files a parsed ``conf`` read, for messages."""
+    files = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
+    return files
+
+
 def _is_dev_null(info):
     try:
         null = os.stat(os.devnull)

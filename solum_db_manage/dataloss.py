@@ -384,16 +384,11 @@ def steps_of(migration_steps):
 LOG = logging.getLogger("solum_db_manage")
 
 
-def warn(message):
-    """One warning, through the tool's logger (stderr or the log)."""
-    LOG.warning("%s", " ".join(str(message).split()))
-
-
 def review(connection, steps, target, force=False):
     """What ``steps`` would destroy, found before any of them runs.
 
     Upgrades proceed whatever they lose (deployment automation must keep
-    working): the caller warns of each loss (:func:`warn`) as it applies
+    working): the caller warns of each loss (output.warn) as it applies
     them. A downgrade step that would lose data raises instead, having
     changed nothing, unless ``force``. Returns the losses.
     """

@@ -1,7 +1,15 @@
-"""The one channel for what the tool prints, with passwords masked."""
+"""The one channel for what the tool prints, with passwords masked.
+
+Results go to stdout (the commands print them); every warning and error
+goes through the one logger ``solum_db_manage`` (:data:`LOG`,
+:func:`warn`, :func:`error`), set up as oslo.log sets up services
+(:func:`setup_logging`); the final error also as the ``ERROR: ...``
+line on stderr (:func:`error`).
+"""
 
 import logging
 import re
+import sys
 import urllib.parse
 
 PROG = "solum-db-manage"
@@ -183,14 +191,15 @@ def write_result(stream, line):
 
 # The logger of the tool's own lines.
 LOGGER = "solum_db_manage"
+LOG = logging.getLogger(LOGGER)
 
-# Marks the record of the final ``ERROR: ...`` line (see log_final): main()
-# prints that line itself, so no handler on stderr writes the record too.
+# Marks the record of the final ``ERROR: ...`` line (see error()), which
+# writes that line itself: no handler on stderr writes the record too.
 _FINAL = "solum_db_manage_final"
 
 
 class _SkipFinal(logging.Filter):
-    """On stderr: drop the final error's record, which main() prints."""
+    """On stderr: drop the final error's record, which error() prints."""
 
     def filter(self, record):
         return not getattr(record, _FINAL, False)
@@ -213,8 +222,6 @@ def _unwrapped(stream):
 
 
 def _writes_to_stderr(handler):
-    import sys
-
     if (not isinstance(handler, logging.StreamHandler)
             or isinstance(handler, logging.FileHandler)):
         return False
@@ -249,8 +256,6 @@ def setup_logging(conf, redact, product, version):
     so that scripts can parse the results on stdout. Every handler masks
     passwords.
     """
-    import sys
-
     from oslo_config import cfg
     from oslo_log import formatters, log
 
@@ -316,8 +321,29 @@ def _describe_setup_errors(setup, conf):
             else f"logging: {error}") from error
 
 
-def log_final(message, exc_info=None):
-    """Log the final error where the log goes (a file, syslog), not on
-    stderr: main() writes it there as the ``ERROR: ...`` line."""
-    logging.getLogger(LOGGER).error(
-        "%s", message, exc_info=exc_info, extra={_FINAL: True})
+def fold(message):
+    """``message`` on one line: each run of white space one space."""
+    return " ".join(str(message).split())
+
+
+def warn(message):
+    """One warning, on one line, through the tool's logger (stderr, or
+    where the log goes)."""
+    LOG.warning("%s", fold(message))
+
+
+def error(message, details=(), logged=True, exc_info=None):
+    """The final error of a run: the ``ERROR: ...`` line on stderr.
+
+    Where logging is set up (``logged``), the ``details`` (the items of a
+    list the message folds) and the message are logged too, one record
+    each: the final line's record is marked so that no handler writing to
+    stderr repeats it there, where the log goes elsewhere (a file,
+    syslog). ``exc_info``: a traceback for the log (--debug).
+    """
+    line = fold(message)
+    if logged:
+        for detail in details:
+            LOG.error("%s", detail)
+        LOG.error("%s", line, exc_info=exc_info, extra={_FINAL: True})
+    sys.stderr.write(f"ERROR: {line}\n")

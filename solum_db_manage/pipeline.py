@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 
-from solum_db_manage import db, errors, releases, scripts
+from solum_db_manage import db, errors, output, releases, scripts
 from solum_db_manage.output import PROG
 
 LOG = logging.getLogger("solum_db_manage")
@@ -165,10 +165,8 @@ def apply(config, connection, held, plan):
         config.print_stdout(plan.nothing)
         return
     normalised = plan.normalise and _normalise(connection, held)
-    from solum_db_manage import dataloss
-
     for loss in plan.losses:
-        dataloss.warn(loss)
+        output.warn(loss)
     if plan.command != "stamp":
         config.attributes["truncate"] = plan.truncate
     # End the transaction the checks' reads began: Alembic commits each

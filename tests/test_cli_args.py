@@ -4,13 +4,14 @@ Where ``main()`` runs here, it stops before opening any connection (a
 usage or configuration error), which the tests also check.
 """
 
+import inspect
 import subprocess
 import sys
 from importlib import metadata
 
 import pytest
 
-from solum_db_manage import cli, db_options, errors
+from solum_db_manage import cli, commands, db_options, errors, options
 from tests.helpers import (
     error_lines,
 )
@@ -136,7 +137,7 @@ def test_debug_flag_is_oslo_logs():
 
 
 def test_connection_option_is_secret_and_listed():
-    [(group, opts)] = cli.list_opts()
+    [(group, opts)] = options.list_opts()
     assert group == "database"
     assert (opts[0].name, opts[0].secret) == ("connection", True)
     # Then oslo.db's other [database] options (db_options).
@@ -159,7 +160,22 @@ def test_connection_option_is_secret_and_listed():
 ])
 def test_which_commands_need_a_database(argv, needs_url):
     command = parse(*argv).command
-    assert cli._needs_url(command.name, command) is needs_url
+    assert command.run.needs_database(command) is needs_url
+
+
+@pytest.mark.parametrize("command", options.COMMANDS,
+                         ids=lambda command: command.name)
+def test_each_command_runs_a_function_taking_its_arguments(command):
+    """options.py's table and the commands agree: the parsed command
+    holds its Command, whose function takes the config and the keywords
+    the Command passes; settings are the lock options alone."""
+    values = parse(command.name, *(["head"] * (command.name == "show")))
+    assert values.command.run is command
+    function = getattr(commands, command.name)
+    inspect.signature(function).bind(
+        object(), **command.keywords(values.command))
+    assert set(command.settings(values.command)) <= {
+        "lock_timeout", "lock_lease", "ddl_lock_timeout"}
 
 
 def test_importing_the_cli_loads_neither_alembic_nor_sqlalchemy():

@@ -5,7 +5,7 @@ import re
 
 from oslo_config import generator
 
-from solum_db_manage import cli, db_options
+from solum_db_manage import db_options, options
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GENERATOR_CONFIG = ROOT / "etc" / "oslo-config-generator" / \
@@ -72,10 +72,10 @@ def test_sample_lists_oslo_log_options():
 
 
 def test_connection_option_is_secret_and_listed():
-    [(group, opts)] = cli.list_opts()
+    [(group, opts)] = options.list_opts()
     assert group == "database"
     assert opts[0].name == "connection"
     assert opts[0].secret
     # The generator documents the very objects the CLI registers.
-    assert opts[0] is cli.DATABASE_OPTS[0]
+    assert opts[0] is options.DATABASE_OPTS[0]
     assert opts[1:] == list(db_options.database_opts())

@@ -1,13 +1,14 @@
 """Start-up (issue 5, target 1): what each command line imports.
 
 ``-h``, ``--help`` and ``--version`` are answered by a plain argparse
-parser (usage.help_parser) without oslo.config, oslo.log, SQLAlchemy or
-Alembic; the tests here build it next to oslo.config's parser and assert
-both offer the same options and commands and print the same text, so the
-two cannot drift apart. ``version``, ``check`` below head and ``upgrade
-head`` of an empty database run without Alembic (the last also without
-SQLAlchemy's ORM); each is run in a fresh interpreter that reports what
-it imported.
+parser (options.help_parser) without oslo.config, oslo.log, SQLAlchemy or
+Alembic. Both it and oslo.config's parser are built from options.py's one
+table; the tests here build both and assert they offer the same options
+and commands and print the same text, so the two views (and the copy of
+oslo's own global options the help parser holds) cannot drift apart.
+``version``, ``check`` below head and ``upgrade head`` of an empty
+database run without Alembic (the last also without SQLAlchemy's ORM);
+each is run in a fresh interpreter that reports what it imported.
 """
 
 import argparse
@@ -19,7 +20,7 @@ import sys
 
 import pytest
 
-from solum_db_manage import __version__, cli, usage
+from solum_db_manage import __version__, cli, options
 from tests.helpers import HEAD_LINE
 
 # What no help or version request may import.
@@ -75,16 +76,16 @@ def oslo_prints(argv):
 
 
 def plain_prints(argv):
-    return printed(usage.help_parser(__version__).parse_args, argv)
+    return printed(options.help_parser(__version__).parse_args, argv)
 
 
-COMMANDS = list(shape(usage.help_parser(__version__))["commands"])
+COMMANDS = list(shape(options.help_parser(__version__))["commands"])
 
 
 # --- the help parser is oslo.config's parser, without oslo.config --------
 
 def test_the_help_parser_offers_oslo_configs_options_and_commands():
-    plain = shape(usage.help_parser(__version__))
+    plain = shape(options.help_parser(__version__))
     oslo = shape(oslo_parser())
     assert plain["commands"].keys() == oslo["commands"].keys()
     assert [o[0] for o in plain["options"]] == [o[0] for o in
@@ -118,7 +119,7 @@ def test_the_help_parser_prints_what_oslo_config_prints(argv):
     ["upgrade", "--lock-timeout", "x", "-h"]])
 def test_help_parser_leaves_everything_else_to_oslo_config(argv):
     # Returns: no help asked for, or a usage error oslo.config reports.
-    assert usage.answer_help(argv, __version__) is None
+    assert options.answer_help(argv, __version__) is None
 
 
 @pytest.mark.parametrize("argv, complaint", [
