@@ -224,6 +224,11 @@ def show(config, revision):
     from alembic import command
 
     refuse_pre_squash("show", revision)
+    if revision == "current":
+        # Alembic reads "current" from the database; show runs without one.
+        raise scripts.InvalidRevision(
+            "invalid revision or range: Alembic cannot read it ('current' "
+            f"is the database's; run '{PROG} current' for it)")
     with scripts.alembic_errors():
         command.show(config, releases.resolve(revision))
 
