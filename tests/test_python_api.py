@@ -1,27 +1,28 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The names README's "Using it from Python" declares stable, in-process.
 
 config.make_config, commands.check, commands.upgrade and the errors they
 raise, as Solum's services and deployment tools call them.
 """
 
-import importlib.util
 import io
 import json
 
 import pytest
 import sqlalchemy as sa
 
-from solum_db_manage import errors
-
-try:
-    from solum_db_manage import commands, config
-except ImportError:
-    # Until issue 11's layout lands (migration.py split into commands.py
-    # and config.py); once migration.py is gone, a failed import fails.
-    if importlib.util.find_spec("solum_db_manage.commands") is None:
-        raise
-    pytest.skip("commands.py and config.py (issue 11's layout) are not "
-                "merged yet", allow_module_level=True)
+from solum_db_manage import commands, config, errors
 
 UNKNOWN = "ffffffffffff"
 

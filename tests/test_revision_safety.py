@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``revision`` cannot break or hijack an installation (issue 10, point 3).
 
 * It refuses, writing nothing, where the scripts belong to an installed
@@ -232,8 +244,10 @@ def assert_safe_script(path, message):
     assert ast.literal_eval(module.body[4].value) == HEAD
     for function in module.body[7:]:
         assert [type(node).__name__ for node in function.body] == ["Pass"]
-    # The first line of the file is the docstring's opening.
-    assert source.startswith('"""')
+    # The first line after the license header is the docstring's opening.
+    assert source.startswith("# Licensed under the Apache License")
+    body = source.split("\n\n", 1)[1]
+    assert body.startswith('"""')
 
 
 # Any code point (lone surrogates and NUL included), and runs of the
