@@ -20,7 +20,14 @@ release names are accepted wherever a revision is. ``upgrade``,
 
 import logging
 
-from solum_db_manage import db, errors, pipeline, releases, scripts
+from solum_db_manage import (
+    db,
+    errors,
+    pipeline,
+    releases,
+    scripts,
+    version_table,
+)
 from solum_db_manage.output import PROG
 
 LOG = logging.getLogger("solum_db_manage")
@@ -194,8 +201,8 @@ def current(config, verbose=False):
         from solum_db_manage import diagnose
 
         try:
-            recorded = db.current_heads(connection)
-        except db.CorruptVersionTable as error:
+            recorded = version_table.current_heads(connection)
+        except version_table.CorruptVersionTable as error:
             diagnosis = diagnose.corrupt(connection, error)
             raise errors.SolumDBManageError(
                 " ".join(diagnosis.lines()),

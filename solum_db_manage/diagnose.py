@@ -32,12 +32,9 @@ from solum_db_manage import (
     releases,
     repair,
     scripts,
+    version_table,
 )
-from solum_db_manage.db import (
-    VERSION_TABLE,
-    CorruptVersionTable,
-    current_heads,
-)
+from solum_db_manage.db import VERSION_TABLE
 from solum_db_manage.output import PROG
 from solum_db_manage.states import (
     BEHIND,
@@ -53,6 +50,7 @@ from solum_db_manage.states import (
     Diagnosis,
     named,
 )
+from solum_db_manage.version_table import CorruptVersionTable, current_heads
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -161,7 +159,7 @@ def corrupt(connection, error):
         "No revision can be read from it, so nothing is migrated until a "
         "revision is recorded again.")
     diagnosis.matches = repair.advise(
-        diagnosis, db.live_fingerprint(connection),
+        diagnosis, version_table.live_fingerprint(connection),
         purge=not error.retype)
     if error.retype and diagnosis.repair:
         diagnosis.repair.insert(
@@ -193,7 +191,7 @@ def _diagnose_schema(connection, recorded, head, full, models, status):
         return _behind(recorded, head)
     if current == head:
         return _at_head(connection, recorded, head, models)
-    live = db.live_fingerprint(connection)
+    live = version_table.live_fingerprint(connection)
     before, expected, after = compare.neighbours(current)
     missing, extra = compare.missing_and_extra(expected[1], live)
     if (missing and after and _stopped(status, "upgrade")
@@ -264,7 +262,7 @@ def _pre_squash(connection, recorded, head, full):
     if not full:
         diagnosis.notes.append(f"Run '{PROG} check' to find its revision.")
         return diagnosis
-    live = db.live_fingerprint(connection)
+    live = version_table.live_fingerprint(connection)
     if not set(live) & compare.solum_tables():
         diagnosis.notes.append("It holds no Solum table.")
         diagnosis.repair = [f"{PROG} stamp --purge base",
@@ -304,7 +302,7 @@ def _original(connection, recorded, head):
 def _at_head(connection, recorded, head, models):
     if not models:
         # Without the models, still tell an older form recorded as head.
-        live = db.live_fingerprint(connection)
+        live = version_table.live_fingerprint(connection)
         missing, extra = compare.missing_and_extra(
             dict(compare.revision_fingerprints())[head], live)
         if missing:
@@ -320,7 +318,7 @@ def _at_head(connection, recorded, head, models):
         return Diagnosis(
             CURRENT, f"The database is at head {named(head)}, and its "
             f"schema matches the models.", recorded, head)
-    live = db.live_fingerprint(connection)
+    live = version_table.live_fingerprint(connection)
     missing, extra = compare.missing_and_extra(
         dict(compare.revision_fingerprints())[head], live)
     if missing:
@@ -366,7 +364,7 @@ def _untracked(connection, tables, head, full, status):
         diagnosis.head_tables_built = set()
         return diagnosis
     if full:
-        live = db.live_fingerprint(connection)
+        live = version_table.live_fingerprint(connection)
         if _head_built_in_part(live, head, status):
             diagnosis = Diagnosis(
                 EMPTY, "The database holds part of the head schema and no "
@@ -391,7 +389,7 @@ def _untracked(connection, tables, head, full, status):
         "(alembic_version is missing or empty).", (), head)
     if full:
         diagnosis.matches = repair.advise(
-            diagnosis, db.live_fingerprint(connection))
+            diagnosis, version_table.live_fingerprint(connection))
     else:
         diagnosis.notes.append(f"Run '{PROG} check' to find its revision.")
     return diagnosis
@@ -426,5 +424,5 @@ def _several(connection, recorded, head, full):
         recorded, head)
     if full:
         diagnosis.matches = repair.advise(
-            diagnosis, db.live_fingerprint(connection), purge=True)
+            diagnosis, version_table.live_fingerprint(connection), purge=True)
     return diagnosis

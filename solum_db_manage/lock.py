@@ -59,24 +59,11 @@ LOG = logging.getLogger("solum_db_manage")
 
 DEFAULT_TIMEOUT = 300   # seconds a run waits for the lock
 _POLL = 0.5             # seconds between two tries
-LEASE_MARGIN = 60       # seconds a lease lasts beyond --ddl-lock-timeout
 _KEEP_BUSY = 10.0       # seconds the lock connection may sit idle at most
 
 # Errors a claim may lose a race with: a Galera certification failure
 # (1213) or a lock wait on the row (1205).
 _RACE_ERRORS = {1205, 1213}
-
-
-def lease_term(lease, ddl_lock_timeout):
-    """The lease a run takes: ``--lock-lease``, but at least
-    ``--ddl-lock-timeout`` plus LEASE_MARGIN.
-
-    On Galera a schema change that waits for a table lock already holds
-    total order isolation: every write through its node, the lease's
-    renewals included, waits behind it, for up to --ddl-lock-timeout,
-    then for the statement itself.
-    """
-    return max(float(lease), float(ddl_lock_timeout or 0) + LEASE_MARGIN)
 
 
 class MigrationLock:
@@ -253,12 +240,11 @@ class MigrationLock:
                 return False
             ensure_row(self._connection)
         record = read(self._connection)
-        table = TABLE
-        condition = table.c.token.is_(None)
+        condition = TABLE.c.token.is_(None)
         note = None
         now = self._session.now()
         if record.token is not None:
-            condition = table.c.token == record.token
+            condition = TABLE.c.token == record.token
             if record.node == self._node():
                 # Seen from its own server: its connections tell, and a
                 # lease unrenewed for a whole term past its expiry (ids
@@ -268,7 +254,7 @@ class MigrationLock:
                                          now=now):
                     return False
             elif record.expired(now):
-                condition &= table.c.expires_at < now
+                condition &= TABLE.c.expires_at < now
             else:
                 return False
             note = (f"the previous {record.holder()} did not finish (the "
@@ -276,7 +262,7 @@ class MigrationLock:
                     f"its lock")
         try:
             claimed = self._connection.execute(
-                table.update().where(table.c.id == 1, condition).values(
+                TABLE.update().where(TABLE.c.id == 1, condition).values(
                     token=self.token, host=socket.gethostname(),
                     pid=os.getpid(), command=self.command[:255],
                     node=self._node(), acquired_at=now,
@@ -409,11 +395,10 @@ class MigrationLock:
             self.lost = f"{taker} after its lease expired"
 
     def _renew_once(self):
-        table = TABLE
         now = self._session.now()
         return self._connection.execute(
-            table.update().where(
-                table.c.id == 1, table.c.token == self.token
+            TABLE.update().where(
+                TABLE.c.id == 1, TABLE.c.token == self.token
             ).values(expires_at=now + self.lease, renewed_at=now,
                      connections=self._ids())).rowcount
 
@@ -422,9 +407,8 @@ class MigrationLock:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        table = TABLE
-        release = table.update().where(
-            table.c.id == 1, table.c.token == self.token
+        release = TABLE.update().where(
+            TABLE.c.id == 1, TABLE.c.token == self.token
         ).values(token=None, expires_at=None, state=state, detail=detail)
         with self._mutex:
             try:

@@ -39,6 +39,7 @@ from solum_db_manage.db import LOCK_TABLE
 from solum_db_manage.output import PROG
 
 DEFAULT_LEASE = 120     # seconds a lease lasts without renewal
+LEASE_MARGIN = 60       # seconds a lease lasts beyond --ddl-lock-timeout
 # How far a lease may lie beyond its term before it is known not to be a
 # live holder's (clock differences between Galera nodes stay below it).
 _SKEW = 60
@@ -47,6 +48,19 @@ _SKEW = 60
 TABLE = tables.lock_table
 _ADDED_COLUMNS = ("connections", "lease", "renewed_at")
 _UNLOCK = f"{PROG} unlock"
+
+
+def lease_term(lease, ddl_lock_timeout):
+    """The lease a run takes: ``--lock-lease``, but at least
+    ``--ddl-lock-timeout`` plus LEASE_MARGIN.
+
+    On Galera a schema change that waits for a table lock already holds
+    total order isolation: every write through its node, the lease's
+    renewals included, waits behind it, for up to --ddl-lock-timeout,
+    then for the statement itself.
+    """
+    return max(float(lease), float(ddl_lock_timeout or 0) + LEASE_MARGIN)
+
 
 # The states a lease row records.
 RUNNING = "running"

@@ -24,7 +24,14 @@ import contextlib
 import dataclasses
 import logging
 
-from solum_db_manage import db, errors, output, releases, scripts
+from solum_db_manage import (
+    db,
+    errors,
+    output,
+    releases,
+    scripts,
+    version_table,
+)
 from solum_db_manage.output import PROG
 
 LOG = logging.getLogger("solum_db_manage")
@@ -207,14 +214,19 @@ def apply(config, connection, held, plan):
 @contextlib.contextmanager
 def locked(config, command):
     """Hold the migration lock, then connect: see lock.py."""
-    from solum_db_manage import lock, lock_sessions, sqlite_failures
+    from solum_db_manage import (
+        lock,
+        lock_lease,
+        lock_sessions,
+        sqlite_failures,
+    )
 
     url = config.attributes["url"]
     held = lock.MigrationLock(
         url, command,
         timeout=config.attributes.get("lock_timeout", lock.DEFAULT_TIMEOUT),
-        lease=lock.lease_term(
-            config.attributes.get("lock_lease", lock.DEFAULT_LEASE),
+        lease=lock_lease.lease_term(
+            config.attributes.get("lock_lease", lock_lease.DEFAULT_LEASE),
             config.attributes.get("ddl_lock_timeout")),
         report=_report, database=config.attributes.get("database"))
     with held.hold():
@@ -306,7 +318,7 @@ def described(revision):
 
 
 def nothing_to_do(config, connection):
-    heads = db.current_heads(connection)
+    heads = version_table.current_heads(connection)
     at = ", ".join(described(head) for head in heads) or "base (no version)"
     config.print_stdout(
         "Nothing to do: the database is already at %s.", at)
@@ -365,8 +377,8 @@ def stamp_reads(connection, purge):
     from solum_db_manage import diagnose
 
     try:
-        return set(db.current_heads(connection))
-    except db.CorruptVersionTable as error:
+        return set(version_table.current_heads(connection))
+    except version_table.CorruptVersionTable as error:
         if purge and not error.retype:
             return set()
         diagnosis = diagnose.corrupt(connection, error)

@@ -15,7 +15,7 @@ its schema is at, and why a stamp must not run where it would record
 more than exists.
 """
 
-from solum_db_manage import compare, db, scripts
+from solum_db_manage import compare, scripts, version_table
 from solum_db_manage.output import PROG
 from solum_db_manage.states import MISMATCH, Diagnosis, named
 
@@ -53,7 +53,7 @@ def stamp_refusal(connection, revision, recorded, head):
     Icehouse-era forms do), stamping is safe: every step is safe to re-run.
     """
     expected = dict(compare.revision_fingerprints())[revision]
-    live = db.live_fingerprint(connection)
+    live = version_table.live_fingerprint(connection)
     missing, _ = compare.missing_and_extra(expected, live)
     if not missing:
         return None

@@ -30,7 +30,7 @@ import functools
 import logging
 import os
 
-from solum_db_manage import chain_data, db, errors
+from solum_db_manage import chain_data, errors, version_table
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -250,7 +250,7 @@ def walk_chain():
     def record(ctx, step, heads, run_args):
         revision = step.up_revision_id
         walked.append((revision, down[revision],
-                       db.live_fingerprint(ctx.connection)))
+                       version_table.live_fingerprint(ctx.connection)))
 
     config.attributes["after_revision"] = record
     engine = sa.create_engine("sqlite://")
