@@ -281,6 +281,11 @@ def setup_logging(conf, redact, product, version):
         # oslo.log reloads the file only where its mtime changed since
         # the last set-up in this process; each run is a fresh start.
         log._load_log_config.old_time = 0
+    # Each run is a fresh start for the tool's own logger too: a level an
+    # earlier set-up in this process left on it (an Alembic ini's
+    # fileConfig, say) would hide what --debug asks for. oslo.log sets the
+    # levels of default_log_levels; ours follows the root logger's.
+    logging.getLogger(LOGGER).setLevel(logging.NOTSET)
     _describe_setup_errors(lambda: log.setup(conf, product, version),
                            conf)
     handlers = _handlers()

@@ -266,7 +266,10 @@ def test_revision_writes_a_template_with_a_downgrade(solum, script_copy):
     [path] = sorted(set(new_scripts(script_copy)) - set(before))
     assert path.name.endswith("_add_frobnication_to_app.py")
     text = path.read_text()
-    assert text.startswith('"""add frobnication to app\n')
+    # The license header (issue 12), then the docstring.
+    assert text.startswith("# Licensed under the Apache License")
+    assert text.split("\n\n", 1)[1].startswith(
+        '"""add frobnication to app\n')
     assert f"down_revision = {HEAD!r}" in text
     assert "def upgrade():\n    pass\n" in text
     assert "def downgrade():\n    pass\n" in text

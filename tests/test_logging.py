@@ -488,3 +488,21 @@ def test_postgresql_check_and_autogenerate_print_no_serial_lines(
     # logger stands, as oslo.log's default_log_levels do.
     debugged = solum("--debug", "check", url=db_url)
     assert "assuming SERIAL" not in debugged.err
+
+
+def test_debug_is_not_hidden_by_a_level_left_in_the_process(db_url, solum):
+    """A level an earlier logging set-up in this process left on the
+    tool's logger (an Alembic ini's fileConfig sets it to INFO) does not
+    hide what --debug asks for: each run's set-up starts afresh."""
+    import logging
+
+    logger = logging.getLogger("solum_db_manage")
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        checked = solum("--debug", "check", url=db_url)
+    finally:
+        logger.setLevel(saved)
+    assert checked.code == 3, checked.err
+    assert any(t.startswith("Diagnosis: empty (exit 3)")
+               for t in texts(checked.err, "DEBUG")), checked.err
