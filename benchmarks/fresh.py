@@ -65,7 +65,10 @@ def create_head_schema(url):
         sa.event.listen(engine, "connect", _traditional)
     try:
         with engine.begin() as connection:
-            tables.metadata.create_all(connection)
+            # Solum's tables; the lock's (in the same metadata) is the
+            # tool's own, made by its lock, not by the chain.
+            tables.metadata.create_all(connection,
+                                       tables=tables.solum_tables())
             connection.exec_driver_sql(
                 "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT "
                 "NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY "
@@ -165,7 +168,7 @@ def shell(ctx, backend, plain):
     # The tool may keep tables of its own (a lock table): compare Solum's.
     from solum_db_manage import tables
 
-    solum_schema = set(tables.metadata.tables)
+    solum_schema = {table.name for table in tables.solum_tables()}
     plain_tables = {t: c for t, c in plain_all.items() if t in solum_schema}
     solum_tables = {t: c for t, c in solum_all.items() if t in solum_schema}
     extra = sorted(set(solum_all) - set(plain_all))
