@@ -87,13 +87,19 @@ def check(config, as_json=False):
     return diagnosis.status
 
 
-def upgrade(config, revision="head", sql=False):
+def upgrade(config, revision="head", sql=False, plan=False,
+            as_json=False):
     """Upgrade the database to a later revision, holding the lock.
 
     An empty database upgraded to head gets the head schema directly
-    (fresh.py) instead of the walk through every revision.
+    (fresh.py) instead of the walk through every revision. ``plan``:
+    only say what it would do (pipeline.preview); returns the status.
     """
     refuse_pre_squash("upgrade", revision)
+    _plan_options(sql, plan, as_json)
+    if plan:
+        return pipeline.preview(config, "upgrade", revision,
+                                as_json=as_json)
     if sql:
         _check_offline(config)
         _render_sql(config, "upgrade", revision)
@@ -101,18 +107,32 @@ def upgrade(config, revision="head", sql=False):
     pipeline.run(config, "upgrade", revision)
 
 
-def downgrade(config, revision, sql=False, force=False):
+def downgrade(config, revision, sql=False, force=False, plan=False,
+              as_json=False):
     """Revert the database to an earlier revision, holding the lock.
 
     A downgrade that would lose data is refused unless ``force``.
     """
     require_revision("downgrade", revision)
     refuse_pre_squash("downgrade", revision)
+    _plan_options(sql, plan, as_json)
+    if plan:
+        return pipeline.preview(config, "downgrade", revision, force=force,
+                                as_json=as_json)
     if sql:
         _check_offline(config)
         _render_sql(config, "downgrade", revision)
         return
     pipeline.run(config, "downgrade", revision, force=force)
+
+
+def _plan_options(sql, plan, as_json):
+    if plan and sql:
+        raise errors.UsageError(
+            "--plan and --sql cannot be combined: --sql prints the SQL "
+            "without looking at the database, --plan looks at it")
+    if as_json and not plan:
+        raise errors.UsageError("--json goes with --plan")
 
 
 def stamp(config, revision, sql=False, purge=False, force=False):

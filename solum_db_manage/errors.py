@@ -26,6 +26,8 @@ EXIT_NEWER = 4       # the database records a revision unknown here
 EXIT_UNTRACKED = 5   # Solum tables without version tracking
 EXIT_MISMATCH = 6    # the schema is not the one the revision records
 EXIT_LOCKED = 7      # a migration is running, or was interrupted
+# upgrade/downgrade (--plan or not): the data would make a step fail.
+EXIT_PLAN_FAILS = 8
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143   # SIGTERM (128 + 15), see signals.py
 

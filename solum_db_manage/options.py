@@ -131,6 +131,20 @@ _LOCK = (
         "%(default)s)."),
 )
 
+_PLAN = (
+    Arg(("--plan",), dict(
+        action="store_true",
+        help="Change nothing: say what the run would do to this database, "
+             "step by step (tables rewritten and their rows, how this "
+             "server carries each change out and which writes wait, the "
+             "values lost, the failures its data would cause); exit 8 "
+             "where it predicts a failure, check's status where the run "
+             "would be refused.")),
+    Arg(("--json",), dict(
+        action="store_true", help="With --plan: one JSON object."),
+        keyword="as_json"),
+)
+
 _VERBOSE = Arg(("-v", "--verbose"), dict(
     action="store_true", help="Show more detail."))
 
@@ -154,12 +168,13 @@ COMMANDS = (
     Command(
         "upgrade", "Upgrade the database to a later revision.",
         (_revision("Target revision or release name (default: head); +N "
-                   "for N revisions up.", default="head"), _SQL, *_LOCK)),
+                   "for N revisions up.", default="head"), _SQL, *_PLAN,
+         *_LOCK)),
     Command(
         "downgrade", "Revert the database to an earlier revision.",
         (_revision("Target revision or release name (required); -N for N "
                    "revisions down; base drops every table."),
-         _SQL, *_LOCK, _FORCE_DOWNGRADE)),
+         _SQL, *_PLAN, *_LOCK, _FORCE_DOWNGRADE)),
     Command(
         "stamp", "Record a revision without running any migration (e.g. "
                  "stamp icehouse).",

@@ -67,6 +67,9 @@ class Plan:
     # not the usual "Nothing to do: the database is already at ...".
     nothing: str | None = None
     purge: bool = False     # stamp --purge
+    # What the steps will do to this database (forecast.Forecast): here
+    # only the failures the data will cause, which refuse the run.
+    forecast: object = None
 
 
 def run(config, command, revision, force=False, purge=False):
@@ -109,33 +112,137 @@ def make_plan(config, connection, held, command, revision, force=False,
 
 
 def _plan_steps(config, connection, plan, force=False):
-    """The steps of an upgrade or downgrade, and what they destroy."""
+    """The steps of an upgrade or downgrade, what they destroy, and the
+    failures the data would cause (refused here, changing nothing)."""
     from solum_db_manage import dataloss
 
-    command, diagnosis = plan.command, plan.diagnosis
-    past = is_past(config, diagnosis, plan.target, plan.direction, plan.asked)
-    if past and command == "downgrade":
+    if not _walk(config, connection, plan):
+        return
+    plan.losses = dataloss.review(connection, dataloss.steps_of(plan.steps),
+                                  plan.target, force=force)
+    # Upgrades cut values a narrowed column cannot hold, as warned.
+    plan.truncate = plan.command == "upgrade" or force
+    if not plan.steps:
+        plan.nothing = ""
+        return
+    plan.forecast = _forecast(connection, plan, measure=False)
+    refuse_failures(connection, plan)
+
+
+def _walk(config, connection, plan):
+    """Fill ``plan.steps`` with Alembic's walk to the target; False where
+    the target lies the other way (``plan.nothing`` says so; raised for
+    a downgrade)."""
+    past = is_past(config, plan.diagnosis, plan.target, plan.direction,
+                   plan.asked)
+    if past and plan.command == "downgrade":
         connection.rollback()
         raise errors.SolumDBManageError(past)
     if past:
         plan.nothing = past
-        return
-    plan.normalise = command == "upgrade" and bool(diagnosis.forms)
+        return False
+    plan.normalise = plan.command == "upgrade" and bool(plan.diagnosis.forms)
     script = scripts.script_directory(config)
-    walk = (script._upgrade_revs if command == "upgrade"
+    walk = (script._upgrade_revs if plan.command == "upgrade"
             else script._downgrade_revs)
     with scripts.alembic_errors():
         plan.steps = list(walk(plan.target, plan.recorded))
-    LOG.debug("Plan: %s %s walks %d revisions%s", command, plan.target,
+    LOG.debug("Plan: %s %s walks %d revisions%s", plan.command, plan.target,
               len(plan.steps), ": " + ", ".join(
                   step.revision.revision for step in plan.steps)
               if plan.steps else "")
-    plan.losses = dataloss.review(connection, dataloss.steps_of(plan.steps),
-                                  plan.target, force=force)
-    # Upgrades cut values a narrowed column cannot hold, as warned.
-    plan.truncate = command == "upgrade" or force
-    if not plan.steps:
-        plan.nothing = ""
+    return True
+
+
+def _forecast(connection, plan, measure):
+    from solum_db_manage import forecast
+
+    found = forecast.forecast(connection, plan.steps, plan.losses,
+                              measure=measure)
+    if plan.command == "downgrade" and plan.losses:
+        found.flag = "--force"
+    return found
+
+
+def refuse_failures(connection, plan):
+    """Stop before the first statement where the forecast predicts that
+    the data makes a step fail: the plan's lines, and how to fix it."""
+    failures = plan.forecast.failures
+    if not failures:
+        return
+    connection.rollback()
+    lines = [str(failure) for failure in failures]
+    raise errors.SolumDBManageError(
+        f"{plan.command} refused, nothing was changed: the data would make "
+        f"it fail: {' '.join(lines)} '{PROG} {plan.command} --plan "
+        f"{plan.asked}' shows the whole plan.",
+        exit_code=errors.EXIT_PLAN_FAILS,
+        details=[f"{plan.command} refused, nothing was changed: the data "
+                 f"would make it fail:", *lines])
+
+
+# check's states a run refuses or waits for: --plan says so, with
+# check's exit status.
+_NOT_PASSABLE = ("newer", "untracked", "mismatch", "corrupt", "locked",
+                 "interrupted")
+
+
+def preview(config, command, revision, force=False, as_json=False):
+    """``upgrade --plan``, ``downgrade --plan``: what the run would do,
+    read-only (no lock, nothing written); returns the exit status."""
+    import json
+
+    from solum_db_manage import dataloss, diagnose, forecast_report
+
+    plan = Plan(command, revision, releases.resolve(revision))
+    plan.direction = UPGRADE if command == "upgrade" else DOWNGRADE
+    notes = []
+    with db.connect(config, read_only=True) as connection:
+        diagnosis = plan.diagnosis = diagnose.diagnose(connection,
+                                                       models=False)
+        plan.recorded = tuple(diagnosis.recorded)
+        passable = not (diagnosis.state in _NOT_PASSABLE
+                        and command not in diagnosis.allows)
+        if passable and command == "upgrade" and (
+                diagnosis.head_tables_built is not None
+                and plan.target in diagnose.head_targets(diagnosis.head)):
+            notes.append("The database is empty: the run creates the head "
+                         "schema directly, no revision is walked, nothing "
+                         "is rewritten or lost.")
+        elif passable:
+            try:
+                walked = _walk(config, connection, plan)
+            except errors.SolumDBManageError as refusal:
+                walked, notes = False, [str(refusal)]
+            if plan.nothing:
+                notes.append(plan.nothing)
+            if walked:
+                plan.losses = dataloss.assess(
+                    connection, dataloss.steps_of(plan.steps))
+                if plan.normalise:
+                    notes.append("First the original Solum's forms are made "
+                                 "this tool's: " + "; ".join(
+                                     str(form) for form in diagnosis.forms))
+        else:
+            notes = [f"{command} would be refused or would wait: "
+                     + " ".join(diagnosis.lines())]
+        found = _forecast(connection, plan, measure=True)
+        connection.rollback()
+    if as_json:
+        config.print_stdout(json.dumps(forecast_report.as_dict(
+            found, command, plan.recorded, plan.target, diagnosis.state,
+            notes), sort_keys=True))
+    else:
+        header = (f"Plan: {command} from "
+                  f"{', '.join(map(described, plan.recorded)) or 'base'} "
+                  f"to {described(plan.target) if plan.target else 'base'}"
+                  f" on {found.server.name} {found.server.version_text}"
+                  f" ({len(found.steps)} revisions); nothing was changed.")
+        for line in forecast_report.lines(found, header, notes):
+            config.print_stdout("%s", line)
+    if not passable:
+        return diagnosis.status
+    return errors.EXIT_PLAN_FAILS if found.failures else errors.EXIT_OK
 
 
 def _plan_stamp(config, connection, held, plan, force):
