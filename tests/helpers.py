@@ -568,6 +568,36 @@ def plan_locked(engine):
         blocker.close()
 
 
+# A process that holds the migration lock until it is killed.
+_HOLD_AND_SLEEP = """
+import sys, time
+from solum_db_manage.lock import MigrationLock
+with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).hold():
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@contextlib.contextmanager
+def lock_holder(url, command="upgrade head"):
+    """Another process holds the migration lock on ``url`` (as a run of
+    ``command``) until the block ends, when it is killed (SIGKILL): the
+    lock it leaves is an interrupted run's. Yields the process."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_AND_SLEEP, url, command], cwd=root,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "held\n", \
+            process.stderr.read()
+        yield process
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
 # --- SQLite disks ------------------------------------------------------------
 
 @contextlib.contextmanager

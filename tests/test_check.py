@@ -22,10 +22,7 @@ prints a repair, the test runs it and checks again.
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 
@@ -48,6 +45,7 @@ from tests.helpers import (
     comparable,
     execute,
     follow,
+    lock_holder,
     read_only_user,
     run_ok,
     warning_lines,
@@ -526,30 +524,10 @@ def test_locked_while_a_migration_runs(db_url, solum):
     assert state(solum, db_url) == (3, "empty")
 
 
-HOLD_AND_SLEEP = """
-import sys, time
-from solum_db_manage.lock import MigrationLock
-with MigrationLock(sys.argv[1], sys.argv[2], timeout=5).hold():
-    print("held", flush=True)
-    time.sleep(120)
-"""
-
-
 def kill_a_lock_holder(solum, db_url, command="upgrade head"):
     """Take the lock in another process, kill -9 it; return its pid."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_AND_SLEEP, db_url, command], cwd=root,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline() == "held\n", \
-            process.stderr.read()
+    with lock_holder(db_url, command) as process:
         assert state(solum, db_url) == (7, "locked")
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        process.stdout.close()
-        process.stderr.close()
     return process.pid
 
 
