@@ -19,7 +19,7 @@ The JSON layout (``format`` 1, README "upgrade --plan"): ``command``,
 [{``text``, ``table``, ``rewrite``, ``algorithm``, ``lock``}],
 ``tables`` [{``name``, ``rows``, ``rows_estimated``, ``bytes``,
 ``rewrite``, ``algorithm``, ``lock``, ``waits``, ``scan``,
-``stalls_cluster``, ``note``}], ``losses`` [{``what``, ``rows``,
+``stalls_cluster``, ``note``, ``created``}], ``losses`` [{``what``, ``rows``,
 ``text``}], ``failures`` [{``kind``, ``table``, ``what``, ``count``,
 ``keys``, ``fix``}]}], ``losses_need`` (the flag, or null), ``disk``
 {``needed_bytes``, ``free_bytes``}, ``summary`` {``tables_rewritten``,
@@ -87,7 +87,8 @@ def lines(found, header, notes=()):
                        + (f": {described}" if described else ""))
         for effect in step.tables.values():
             out.append(f"  table {effect.name}: {_rows(effect)}"
-                       + (", rewritten" if effect.way.rewrite else ""))
+                       + (", rewritten" if effect.way.rewrite
+                          and not effect.created else ""))
         for loss in step.losses:
             out.append(f"  loses: {loss}")
         for failure in step.failures:
@@ -131,7 +132,8 @@ def as_dict(found, command, recorded, target, state, notes=()):
                             "rewrite": way.rewrite,
                             "algorithm": way.algorithm, "lock": way.lock}
                            for op, way in step.operations],
-            "tables": [effect.as_dict() for effect in step.tables.values()],
+            "tables": [dict(effect.as_dict(), created=effect.created)
+                       for effect in step.tables.values()],
             "losses": [{"what": loss.declaration.what, "rows": loss.rows,
                         "text": str(loss)} for loss in step.losses],
             "failures": [failure.as_dict() for failure in step.failures],

@@ -210,10 +210,9 @@ def preview(config, command, revision, force=False, as_json=False):
                          "schema directly, no revision is walked, nothing "
                          "is rewritten or lost.")
         elif passable:
-            try:
-                walked = _walk(config, connection, plan)
-            except errors.SolumDBManageError as refusal:
-                walked, notes = False, [str(refusal)]
+            # A revision Alembic does not know, a downgrade "to" a later
+            # one: the run's own ERROR line and status, as the run gives.
+            walked = _walk(config, connection, plan)
             if plan.nothing:
                 notes.append(plan.nothing)
             if walked:
@@ -237,7 +236,9 @@ def preview(config, command, revision, force=False, as_json=False):
                   f"{', '.join(map(described, plan.recorded)) or 'base'} "
                   f"to {described(plan.target) if plan.target else 'base'}"
                   f" on {found.server.name} {found.server.version_text}"
-                  f" ({len(found.steps)} revisions); nothing was changed.")
+                  f" ({len(found.steps)} revision"
+                  f"{'' if len(found.steps) == 1 else 's'}); nothing was "
+                  f"changed.")
         for line in forecast_report.lines(found, header, notes):
             config.print_stdout("%s", line)
     if not passable:

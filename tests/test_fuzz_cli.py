@@ -64,7 +64,7 @@ from solum_db_manage import cli, db, errors, scripts
 from solum_db_manage.config import make_config
 
 # The documented exit statuses (README "Exit status", errors.py).
-EXIT_STATUSES = {0, 1, 2, 3, 4, 5, 6, 7, 130}
+EXIT_STATUSES = {0, 1, 2, 3, 4, 5, 6, 7, 8, 130}
 
 COMMANDS = ["version", "check", "upgrade", "downgrade", "stamp", "unlock",
             "revision", "current", "history", "heads", "branches", "show"]
@@ -73,7 +73,7 @@ GLOBAL_OPTIONS = ["--debug", "-d", "--nodebug", "--config-file",
                   "--log-dir", "--log-date-format", "--use-json",
                   "--nouse-json", "--shell_completion", "-h", "--help",
                   "--version"]
-COMMAND_OPTIONS = ["--sql", "--purge", "--force", "--json",
+COMMAND_OPTIONS = ["--sql", "--plan", "--purge", "--force", "--json",
                    "--lock-timeout", "--lock-lease", "--ddl-lock-timeout",
                    "-m", "--message", "--autogenerate", "-r", "--rev-range",
                    "-v", "--verbose", "-h"]
