@@ -42,7 +42,6 @@ from tests.helpers import (
     UNKNOWN,
     assert_failed,
     assert_no_password,
-    disposing,
     execute,
     insert,
     lock_holder,
@@ -74,7 +73,7 @@ SUMMARY = re.compile(r"^Summary: (\d+) tables rewritten \((\d+) rows\), "
                      r"(\d+) values lost, (\d+) failures predicted\.$")
 
 
-# --- what another session sees ------------------------------------------------
+# --- what another session sees -----------------------------------------------
 
 def everything(engine):
     """The whole database as another session sees it: every table's
@@ -260,7 +259,7 @@ def test_at_head_there_is_no_revision_to_run(backend, db_url, solum):
     assert (found["state"], found["steps"]) == ("current", [])
 
 
-# --- states check would not pass to a run -------------------------------------
+# --- states check would not pass to a run ------------------------------------
 
 REFUSED = "upgrade would be refused or would wait: "
 
@@ -324,7 +323,7 @@ def test_a_held_lock_is_not_waited_for(backend, db_url, engine, solum):
     assert everything(engine) == before
 
 
-# --- a predicted failure ------------------------------------------------------
+# --- a predicted failure -----------------------------------------------------
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_predicted_failure_exits_8_and_the_run_refuses(backend, db_url,
@@ -357,7 +356,7 @@ def test_a_predicted_failure_exits_8_and_the_run_refuses(backend, db_url,
     assert (names, schema, rows) == before
 
 
-# --- a read-only account ------------------------------------------------------
+# --- a read-only account -----------------------------------------------------
 
 @pytest.mark.parametrize("backend", ["mysql", "postgresql"])
 def test_a_read_only_account_gets_a_plan(backend, db_url, engine, solum):
@@ -391,7 +390,7 @@ def test_a_read_only_account_gets_a_plan(backend, db_url, engine, solum):
     assert "  table plan: 2 rows" in plan_lines
 
 
-# --- usage --------------------------------------------------------------------
+# --- usage -------------------------------------------------------------------
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("args, words", [
