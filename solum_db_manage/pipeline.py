@@ -192,11 +192,13 @@ def preview(config, command, revision, force=False, as_json=False):
     read-only (no lock, nothing written); returns the exit status."""
     import json
 
+    import sqlalchemy as sa
+
     from solum_db_manage import dataloss, diagnose, forecast_report
 
     plan = Plan(command, revision, releases.resolve(revision))
     plan.direction = UPGRADE if command == "upgrade" else DOWNGRADE
-    notes = []
+    notes, unmeasured = [], []
     with db.connect(config, read_only=True) as connection:
         diagnosis = plan.diagnosis = diagnose.diagnose(connection,
                                                        models=False)
@@ -216,8 +218,16 @@ def preview(config, command, revision, force=False, as_json=False):
             if plan.nothing:
                 notes.append(plan.nothing)
             if walked:
-                plan.losses = dataloss.assess(
-                    connection, dataloss.steps_of(plan.steps))
+                try:
+                    plan.losses = dataloss.assess(
+                        connection, dataloss.steps_of(plan.steps))
+                except sa.exc.DBAPIError as error:
+                    # An account that may not read a table: the plan
+                    # still comes, saying what it could not count.
+                    connection.rollback()
+                    unmeasured.append(
+                        f"the values lost: {type(error.orig).__name__}: "
+                        f"{str(error.orig).splitlines()[0][:120]}")
                 if plan.normalise:
                     notes.append("First the original Solum's forms are made "
                                  "this tool's: " + "; ".join(
@@ -226,6 +236,7 @@ def preview(config, command, revision, force=False, as_json=False):
             notes = [f"{command} would be refused or would wait: "
                      + " ".join(diagnosis.lines())]
         found = _forecast(connection, plan, measure=True)
+        found.unmeasured[:0] = unmeasured
         connection.rollback()
     if as_json:
         config.print_stdout(json.dumps(forecast_report.as_dict(

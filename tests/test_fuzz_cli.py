@@ -404,4 +404,5 @@ def test_the_documented_statuses_are_those_of_errors_py():
     assert EXIT_STATUSES == {
         errors.EXIT_OK, errors.EXIT_ERROR, errors.EXIT_USAGE,
         errors.EXIT_BEHIND, errors.EXIT_NEWER, errors.EXIT_UNTRACKED,
-        errors.EXIT_MISMATCH, errors.EXIT_LOCKED, errors.EXIT_INTERRUPTED}
+        errors.EXIT_MISMATCH, errors.EXIT_LOCKED, errors.EXIT_PLAN_FAILS,
+        errors.EXIT_INTERRUPTED}
