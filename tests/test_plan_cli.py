@@ -26,6 +26,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -474,3 +475,35 @@ def test_help_shows_plan_and_json(solum, command):
     assert result.code == 0, result.err
     assert "--plan" in result.out and "--json" in result.out
     assert "exit 8" in " ".join(result.out.split())
+
+
+# --- the documentation ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def section(text, title, underline):
+    """The body of the section ``title`` (underlined with ``underline``)."""
+    start = text.index(f"\n{title}\n{underline * len(title)}\n")
+    body = text[start + len(title) * 2 + 3:]
+    following = re.search(r"\n[^\n]+\n[-=]{4,}\n", body)
+    return body[:following.start()] if following else body
+
+
+def test_every_exit_status_is_documented():
+    """README's "Exit status" table and the man page's EXIT STATUS list
+    each status of errors.py (8 came with --plan), and both document
+    --plan and --json of upgrade and downgrade."""
+    statuses = {value for name, value in vars(errors).items()
+                if name.startswith("EXIT_") and isinstance(value, int)}
+    readme = (ROOT / "README.rst").read_text()
+    man = (ROOT / "doc/source/man/solum-db-manage.rst").read_text()
+    table = section(readme, "Exit status", "-")
+    assert {int(number) for number in re.findall(
+        r"^(\d+)  ", table, re.MULTILINE)} == statuses
+    listed = section(man, "EXIT STATUS", "=")
+    assert {int(number) for number in re.findall(
+        r"^(\d+)$", listed, re.MULTILINE)} == statuses
+    for text in (readme, man):
+        assert "upgrade --plan [REV] [--json]" in text
+        assert "downgrade --plan REV [--json]" in text
