@@ -237,6 +237,8 @@ def preview(config, command, revision, force=False, as_json=False):
                      + " ".join(diagnosis.lines())]
         found = _forecast(connection, plan, measure=True)
         found.unmeasured[:0] = unmeasured
+        if force and found.flag:
+            notes.append(f"{found.flag} is given: the run would lose them.")
         connection.rollback()
     if as_json:
         config.print_stdout(json.dumps(forecast_report.as_dict(

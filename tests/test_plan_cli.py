@@ -222,7 +222,15 @@ def test_the_plan_changes_nothing(backend, db_url, engine, solum,
     text = plan_text(solum, "downgrade", "--plan", JUNO, url=secret_url)
     assert text[0].startswith(f"Plan: downgrade from {KILO} (kilo) to "
                               f"{JUNO} (juno)")
-    plan_text(solum, "downgrade", "--plan", "base", url=secret_url)
+    # To base, plan's rows go: the run needs --force, which may be given.
+    to_base = plan_text(solum, "downgrade", "--plan", "base", url=secret_url)
+    assert "Losses: the run needs --force to lose them." in to_base
+    assert "--force is given: the run would lose them." not in to_base
+    forced = plan_text(solum, "downgrade", "--plan", "--force", "base",
+                       url=secret_url)
+    assert "--force is given: the run would lose them." in forced
+    assert plan_json(solum, "downgrade", "--plan", "base",
+                     url=secret_url)["losses_need"] == "--force"
 
     assert everything(engine) == before
     assert dbutil.LOCK_TABLE not in before[0]
