@@ -317,22 +317,41 @@ class _Measure:
                 path) else None
 
     def free(self):
+        """Free bytes where the tables live, where that can be told: the
+        SQLite file's file system; MariaDB's DISKS plugin; else, for a
+        server on this machine (a loopback address or a socket), the file
+        system of the data directory it reports."""
+        url = self.connection.engine.url
         if self.dialect == "sqlite":
-            path = self.connection.engine.url.database
-            if path and path != ":memory:":
+            if url.database and url.database != ":memory:":
                 return shutil.disk_usage(
-                    os.path.dirname(os.path.abspath(path))).free
+                    os.path.dirname(os.path.abspath(url.database))).free
             return None
         if self.dialect == "mysql":
             try:
-                # The DISKS plugin (information_schema.DISKS), where the
-                # server has it loaded: the datadir's file system.
-                return self.connection.exec_driver_sql(
+                # information_schema.DISKS, where the plugin is loaded.
+                free = self.connection.exec_driver_sql(
                     "SELECT MIN(Available) * 1024 FROM "
                     "information_schema.DISKS").scalar()
+                if free is not None:
+                    return int(free)
             except sa.exc.DBAPIError:
                 self.connection.rollback()
-        return None
+        if url.host not in (None, "", "localhost", "127.0.0.1", "::1"):
+            return None
+        sql = {"mysql": "SELECT @@datadir",
+               "postgresql": "SELECT current_setting('data_directory')"}
+        try:
+            directory = self.connection.exec_driver_sql(
+                sql[self.dialect]).scalar()
+        except (sa.exc.DBAPIError, KeyError):
+            # PostgreSQL shows it to superusers and pg_read_all_settings.
+            self.connection.rollback()
+            return None
+        try:
+            return shutil.disk_usage(directory).free
+        except OSError:
+            return None
 
 
 # --- the failures the data will cause ---------------------------------------

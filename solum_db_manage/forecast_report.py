@@ -41,13 +41,17 @@ def _size(count):
     return None
 
 
+def _count(number, noun):
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _rows(effect):
     if effect.created:
         return "new"
     if effect.rows is None:
         return "rows not counted"
     about = "" if effect.rows_exact else "~"
-    return f"{about}{effect.rows} rows" + (
+    return about + _count(effect.rows, "row") + (
         "" if effect.rows_exact else " (estimate)")
 
 
@@ -107,9 +111,10 @@ def lines(found, header, notes=()):
     out += list(notes)
     out += [f"Not measured: {what}" for what in found.unmeasured]
     out.append(
-        f"Summary: {summary['tables_rewritten']} tables rewritten "
-        f"({summary['rows_rewritten']} rows), {summary['values_lost']} "
-        f"values lost, {summary['failures']} failures predicted.")
+        f"Summary: {_count(summary['tables_rewritten'], 'table')} "
+        f"rewritten ({_count(summary['rows_rewritten'], 'row')}), "
+        f"{_count(summary['values_lost'], 'value')} lost, "
+        f"{_count(summary['failures'], 'failure')} predicted.")
     return out
 
 

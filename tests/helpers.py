@@ -79,6 +79,23 @@ DUPLICATE_WORKFLOWS = (
 )
 
 
+def block_the_unique_step(engine):
+    """Make e5f2e8af3b8's statement fail in a way no plan foresees: a
+    name it needs is taken (SQLite: its batch rebuild's scratch table;
+    MySQL and PostgreSQL: an index named app_id_wf_id, not unique)."""
+    if engine.dialect.name == "sqlite":
+        execute(engine, "CREATE TABLE _alembic_tmp_workflow (id INTEGER)")
+    else:
+        execute(engine, "CREATE INDEX app_id_wf_id ON workflow (app_id)")
+
+
+def unblock_the_unique_step(engine):
+    execute(engine, {
+        "sqlite": "DROP TABLE _alembic_tmp_workflow",
+        "mysql": "DROP INDEX app_id_wf_id ON workflow",
+    }.get(engine.dialect.name, "DROP INDEX app_id_wf_id"))
+
+
 def scripts():
     return ScriptDirectory.from_config(make_config(None))
 

@@ -27,7 +27,6 @@ from solum_db_manage import db
 from tests import dbutil
 from tests.helpers import (
     BEFORE_UNIQUE,
-    DUPLICATE_WORKFLOWS,
     ENCODED,
     HEAD,
     HEAD_LINE,
@@ -37,6 +36,7 @@ from tests.helpers import (
     SERVER_URLS,
     assert_no_password,
     assert_one_error,
+    block_the_unique_step,
     chain,
     execute,
     mysql_user,
@@ -44,6 +44,7 @@ from tests.helpers import (
     require_backend,
     run_ok,
     scripts,
+    unblock_the_unique_step,
     user_url,
 )
 
@@ -483,7 +484,7 @@ def test_pre_squash_revision_of_the_man_page_is_an_error(
 
 def test_failing_migration_is_one_error_line(solum, db_url, engine):
     assert solum("upgrade", BEFORE_UNIQUE, url=db_url).code == 0
-    execute(engine, *DUPLICATE_WORKFLOWS)
+    block_the_unique_step(engine)
     line = assert_one_error(solum("upgrade", url=db_url))
     assert line.startswith("ERROR: database error: ")
     assert "workflow" in line
@@ -613,18 +614,18 @@ def test_password_in_an_odd_url_is_hidden(solum, url):
 def test_failed_step_keeps_the_steps_before_it(solum, db_url, engine):
     """Each revision is committed on its own, on every backend.
 
-    Duplicate rows make e5f2e8af3b8 fail: 112cfe038dd3, run before it in
-    the same command, stays applied and recorded, and once the duplicate
-    is gone the same command carries on.
+    A name it needs being taken makes e5f2e8af3b8 fail (no plan foresees
+    that): 112cfe038dd3, run before it in the same command, stays applied
+    and recorded, and once the name is free the same command carries on.
     """
     assert solum("upgrade", "390c6c4aa97b", url=db_url).code == 0
-    execute(engine, *DUPLICATE_WORKFLOWS)
+    block_the_unique_step(engine)
     line = assert_one_error(solum("upgrade", "head", url=db_url))
     assert "workflow" in line
     assert dbutil.version_rows(engine) == [BEFORE_UNIQUE]
     assert solum("version", url=db_url).out == (
         f"Current DB revision is {BEFORE_UNIQUE}\n")
-    execute(engine, "DELETE FROM workflow WHERE id = 'wf-2'")
+    unblock_the_unique_step(engine)
     assert solum("upgrade", "head", url=db_url).code == 0
     assert dbutil.version_rows(engine) == [HEAD]
 
