@@ -70,8 +70,8 @@ SUMMARY_KEYS = {"tables_rewritten", "rows_rewritten", "values_lost",
 # The first line of every plan.
 HEADER = re.compile(r"^Plan: (upgrade|downgrade) from .* to .* on .* "
                     r"\(\d+ revisions?\); nothing was changed\.$")
-SUMMARY = re.compile(r"^Summary: (\d+) tables rewritten \((\d+) rows\), "
-                     r"(\d+) values lost, (\d+) failures predicted\.$")
+SUMMARY = re.compile(r"^Summary: (\d+) tables? rewritten \((\d+) rows?\), "
+                     r"(\d+) values? lost, (\d+) failures? predicted\.$")
 
 
 # --- what another session sees -----------------------------------------------
@@ -200,6 +200,11 @@ def test_the_plan_changes_nothing(backend, db_url, engine, solum,
     found = plan_json(solum, "upgrade", "--plan", url=secret_url)
     assert steps == [step["revision"] for step in found["steps"]]
     assert steps[-1] == HEAD and KILO not in steps
+    # The text's summary is the JSON's.
+    assert [int(n) for n in SUMMARY.match(lines[-1]).groups()] == [
+        found["summary"][key] for key in ("tables_rewritten",
+                                          "rows_rewritten", "values_lost",
+                                          "failures")]
     assert (found["command"], found["from"], found["to"], found["state"]) \
         == ("upgrade", [KILO], "head", "behind")
     assert found["server"]["covered"] is True
