@@ -188,6 +188,8 @@ def test_the_plan_changes_nothing(backend, db_url, engine, solum,
     with_rows(engine)
     insert(engine, "assembly", name="assembly-a",
            plan_id=insert(engine, "plan", name="plan-c"))
+    for number in range(3):
+        insert(engine, "image", name=f"image-{number}")
     execute(engine, f"DROP TABLE {dbutil.LOCK_TABLE}")
     before, files = everything(engine), sqlite_files(db_url)
     engine.dispose()    # nothing of this test's own held open
@@ -209,21 +211,20 @@ def test_the_plan_changes_nothing(backend, db_url, engine, solum,
         == ("upgrade", [KILO], "head", "behind")
     assert found["server"]["covered"] is True
     assert found["unmeasured"] == []
-    # The rows are counted, exactly, on a table of some step that holds
-    # them (plan: two rows).
-    counted = {table["name"]: table["rows"] for step in found["steps"]
-               for table in step["tables"] if not table["created"]}
-    assert counted, found["steps"]
-    assert all(isinstance(rows, int) for rows in counted.values()), counted
-    if "image" in counted:
-        assert counted["image"] == 0
+    # The rows are counted, exactly: image (43df309dbf3f) holds three.
+    counted = {(table["name"], table["rows"], table["rows_estimated"])
+               for step in found["steps"] for table in step["tables"]
+               if not table["created"]}
+    assert counted == {("image", 3, False)}, counted
+    assert "  table image: 3 rows" in {line.split(",")[0] for line in lines}
 
     down = plan_json(solum, "downgrade", "--plan", JUNO, url=secret_url)
     assert down["to"] == JUNO and down["steps"]
     assert {step["direction"] for step in down["steps"]} == {"downgrade"}
     assert down["steps"][0]["revision"] == KILO
-    # The trigger moved back to assembly loses nothing here, but plan
-    # holds two rows the downgrade touches.
+    # The trigger's move back to assembly touches plan's three rows.
+    assert {table["rows"] for step in down["steps"]
+            for table in step["tables"] if table["name"] == "plan"} == {3}
     text = plan_text(solum, "downgrade", "--plan", JUNO, url=secret_url)
     assert text[0].startswith(f"Plan: downgrade from {KILO} (kilo) to "
                               f"{JUNO} (juno)")
