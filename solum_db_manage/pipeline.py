@@ -233,7 +233,12 @@ def preview(config, command, revision, force=False, as_json=False):
                                  "this tool's: " + "; ".join(
                                      str(form) for form in diagnosis.forms))
         else:
-            notes = [f"{command} would be refused or would wait: "
+            # A run takes an interrupted run's lock over and completes
+            # it; the plan does not guess where that run stopped.
+            notes = [(f"{command} would first complete the interrupted "
+                      f"run; no plan is made until it has: "
+                      if diagnosis.state == "interrupted" else
+                      f"{command} would be refused or would wait: ")
                      + " ".join(diagnosis.lines())]
         found = _forecast(connection, plan, measure=True)
         found.unmeasured[:0] = unmeasured

@@ -277,22 +277,25 @@ def test_at_head_there_is_no_revision_to_run(backend, db_url, solum):
 # --- states check would not pass to a run ------------------------------------
 
 REFUSED = "upgrade would be refused or would wait: "
+COMPLETES = ("upgrade would first complete the interrupted run; no plan is "
+             "made until it has: ")
 
 
 def assert_not_passed(solum, url, status, state, *words):
-    """The plan says the run would be refused (with check's words) and
-    exits with check's status."""
+    """The plan says what the run would do instead (with check's words)
+    and exits with check's status."""
     checked = solum("check", "--json", url=url)
     assert checked.code == status, checked.out
     assert json.loads(checked.out)["state"] == state
+    said = COMPLETES if state == "interrupted" else REFUSED
     lines = plan_text(solum, "upgrade", "--plan", url=url, code=status)
-    (refused,) = [line for line in lines if line.startswith(REFUSED)]
+    (refused,) = [line for line in lines if line.startswith(said)]
     for word in words:
         assert word in refused, refused
     found = plan_json(solum, "upgrade", "--plan", url=url, code=status)
     assert found["state"] == state
     assert found["steps"] == []
-    assert any(note.startswith(REFUSED) for note in found["notes"])
+    assert any(note.startswith(said) for note in found["notes"])
 
 
 def test_newer_untracked_mismatch_get_checks_status(backend, db_url, engine,
@@ -336,6 +339,10 @@ def test_a_held_lock_is_not_waited_for(backend, db_url, engine, solum):
     assert_not_passed(solum, db_url, errors.EXIT_LOCKED, "interrupted",
                       "A migration was interrupted: 'upgrade head'")
     assert everything(engine) == before
+    # As the plan said: the run takes the lock over and completes.
+    run_ok(solum, "upgrade", "head", "--lock-timeout", "5", url=db_url)
+    assert "  No revision to run." in plan_text(solum, "upgrade", "--plan",
+                                                url=db_url)
 
 
 # --- a predicted failure -----------------------------------------------------
