@@ -206,11 +206,13 @@ def _length_bytes(chars, per_char):
 
 def _mysql(server, op, schema):
     row_format = (server.row_formats.get(op.table) or "").upper()
-    compressed = row_format == "COMPRESSED"
-    # No instant change of a compressed table: it is rebuilt in place.
-    instant = (Way(rewrite=True, algorithm="INPLACE", lock="NONE")
-               if compressed else Way(algorithm="INSTANT", lock="NONE"))
+    instant = Way(algorithm="INSTANT", lock="NONE")
     if op.kind in ("add_column", "drop_column"):
+        # A COMPRESSED table has no instant ADD or DROP COLUMN: it is
+        # rebuilt in place. Renames and VARCHAR widenings stay instant.
+        if row_format == "COMPRESSED":
+            return Way(rewrite=True, algorithm="INPLACE", lock="NONE",
+                       note="a COMPRESSED table is rebuilt in place")
         return instant
     if op.kind in ("add_unique", "version_key"):
         if op.kind == "version_key":
@@ -242,10 +244,11 @@ def _mysql_type_change(server, op, column, to_type, row_format, instant):
         return instant
     per_char = server.column_bytes.get(
         (op.table, op.column), server.table_bytes.get(op.table, 4))
+    # A wider VARCHAR is instant where its length prefix keeps its size
+    # (one byte up to 255 bytes), in any row format, COMPRESSED included;
+    # a REDUNDANT row has no such prefix, so there it always is.
     if row_format == "REDUNDANT" or (
             _length_bytes(column.length, per_char)
             == _length_bytes(to_type.length, per_char)):
-        if instant.algorithm == "INSTANT":
-            return instant
-        return Way(rewrite=True, algorithm="INPLACE", lock="NONE")
+        return instant
     return copy
