@@ -16,13 +16,20 @@ Rules by server and version, each saying the versions it covers; for any
 other version the way is "unknown" (the plan says so, and still counts
 rows and failures):
 
-- MariaDB 10.4 to 11.8 (InnoDB): INSTANT, NOCOPY (in place, no rebuild),
-  INPLACE (in place, rebuilds the table) or COPY, and the lock: NONE
-  (reads and writes go on), SHARED (writes wait) or EXCLUSIVE. Decided
-  by the table's ROW_FORMAT and by the column's character set (the bytes
-  of a VARCHAR decide whether its length prefix grows). On a Galera node
-  in TOI mode every ALTER runs on all nodes at once, and writes to the
-  table wait on every node while it runs.
+- MariaDB 10.4.3 to 11.8 (InnoDB): INSTANT, NOCOPY (in place, no
+  rebuild), INPLACE (in place, rebuilds the table) or COPY, and the
+  lock: NONE (reads and writes go on), SHARED (writes wait) or
+  EXCLUSIVE. Decided by the table's ROW_FORMAT and by the column's
+  character set (the bytes of a VARCHAR decide whether its length prefix
+  grows). On a Galera node in TOI mode every ALTER runs on all nodes at
+  once, and writes to the table wait on every node while it runs.
+  Each rule was verified on MariaDB 10.11 (tests/test_forecast_rewrites.py,
+  DYNAMIC, REDUNDANT and COMPRESSED tables, latin1 and utf8mb4); for the
+  other versions it rests on MariaDB's documentation of InnoDB's online
+  DDL: instant ADD COLUMN anywhere, instant DROP COLUMN and instant
+  VARCHAR widening in a REDUNDANT table came with 10.4.0 (MDEV-15562,
+  MDEV-15563), and before 10.4.3 a COMPRESSED table's rename or widening
+  was NOCOPY, not INSTANT (MDEV-18444): hence the lower bound.
 - MySQL: no rules (no MySQL server was at hand to verify them): unknown.
 - PostgreSQL 11 to 18: catalog only, a table rewrite, or a full scan
   (an index build), and the lock (ACCESS EXCLUSIVE for every ALTER TABLE
@@ -33,12 +40,13 @@ rows and failures):
 
 Verified by tests/test_forecast_rewrites.py on this server: the predicted
 rewrite against the table's physical identity, and on MariaDB each
-predicted ALGORITHM= and LOCK= accepted, the next cheaper one refused.
+predicted ALGORITHM= and LOCK= accepted, the next cheaper algorithm and
+the next weaker lock refused.
 """
 
 import dataclasses
 
-MARIADB_COVERED = ((10, 4), (11, 8))
+MARIADB_COVERED = ((10, 4, 3), (11, 8))
 POSTGRESQL_COVERED = (11, 18)
 
 # Cheapest first (MariaDB's order; MySQL has no NOCOPY).
