@@ -43,6 +43,11 @@ image.source_format widened); and each 2014 form (tests/legacy.py)
 stamped icehouse, where 498adc6185ae finds part of its work done and
 alembic_version without its primary key.
 
+On PostgreSQL, three steps (an added column, a wider VARCHAR, a unique
+constraint) run while another session reads the table: the lock they
+wait for in pg_locks is the one the forecast names. On Galera (marked
+``galera``) a node's forecast says which statements stall every node.
+
 By default: the walk on every backend, the 2014 forms' step, and on
 MariaDB the step of 43df309dbf3f (VARCHAR(36) to VARCHAR(100)) on a
 latin1, a ROW_FORMAT=REDUNDANT and a COMPRESSED image table. Marked
@@ -62,12 +67,15 @@ from solum_db_manage import commands, forecast, server_rules
 from solum_db_manage.config import make_config
 from tests import dbutil, legacy
 from tests.helpers import (
+    Blocker,
+    Run,
     admin_engine,
     chain,
     execute,
     galera_engine,
     provision,
     scripts,
+    wait_until_blocked,
 )
 from tests.rows_spec import Ledger
 
@@ -82,7 +90,7 @@ def below(revision):
     return REVISIONS[at - 1] if at else None
 
 
-# --- what a step did ----------------------------------------------------------
+# --- what a step did ---------------------------------------------------------
 
 def identities(engine):
     """{table: physical identity} of the database's tables."""
@@ -278,7 +286,7 @@ class Trials:
         self.seen = []
 
 
-# --- the walk ------------------------------------------------------------------
+# --- the walk ----------------------------------------------------------------
 
 class Walk:
     """Steps one revision at a time, each checked against its forecast."""
@@ -419,7 +427,7 @@ def test_498adc6185ae_completing_a_2014_form(backend, db_url, form):
     assert "alembic_version" in step.tables
 
 
-# --- MariaDB: the table's definition decides ----------------------------------
+# --- MariaDB: the table's definition decides ---------------------------------
 
 # (character set, row format) of image, and the way the forecast must
 # name for VARCHAR(36) -> VARCHAR(100) there: 36 latin1 characters and
@@ -498,7 +506,7 @@ def test_every_step_on_each_table_definition(tmp_path, form):
     assert walk.trials.tried >= 40
 
 
-# --- Galera: what stalls every node ---------------------------------------------
+# --- Galera: what stalls every node ------------------------------------------
 
 @pytest.mark.galera
 def test_galera_node_forecast_names_the_statements_that_stall(galera_db):
@@ -522,3 +530,50 @@ def test_galera_node_forecast_names_the_statements_that_stall(galera_db):
     assert by_revision["e5f2e8af3b8"].tables["workflow"].way.stalls_cluster
     added = by_revision["112cfe038dd3"].tables["app"].way
     assert (added.algorithm, added.stalls_cluster) == ("INSTANT", False)
+
+
+# --- PostgreSQL: the lock a step waits for -----------------------------------
+
+# pg_locks' names of the locks the rules name.
+PG_MODES = {"ACCESS EXCLUSIVE": "AccessExclusiveLock",
+            "SHARE ROW EXCLUSIVE": "ShareRowExclusiveLock",
+            "SHARE": "ShareLock",
+            "SHARE UPDATE EXCLUSIVE": "ShareUpdateExclusiveLock"}
+
+
+@pytest.mark.parametrize("revision, table", [
+    ("3a615b3b2eae", "image"),      # ADD COLUMN: catalog only
+    ("43df309dbf3f", "image"),      # a wider VARCHAR: catalog only
+    ("e5f2e8af3b8", "workflow"),    # a unique constraint: index build
+])
+def test_postgresql_step_waits_for_the_lock_it_predicts(
+        tmp_path, empty_config, revision, table):
+    """The step, run while another session reads the table in an open
+    transaction, waits for exactly the lock the forecast names."""
+    with provision("postgresql", tmp_path) as url:
+        commands.upgrade(make_config(url), below(revision))
+        engine = _engine(url)
+        try:
+            way = Walk(url, engine).forecast("upgrade", revision).tables[
+                table].way
+            blocker = Blocker(url, table)
+            try:
+                run = Run(tmp_path, url, empty_config, "upgrade", revision,
+                          "--ddl-lock-timeout", "120")
+                # Autocommit: pg_stat_activity is read once a transaction.
+                watcher = admin_engine(url)
+                wait_until_blocked(watcher, run, timeout=30)
+                with watcher.connect() as connection:
+                    waiting = connection.execute(sa.text(
+                        "SELECT l.mode FROM pg_locks l JOIN pg_class c ON "
+                        "c.oid = l.relation WHERE NOT l.granted AND "
+                        "c.relname = :table"), {"table": table}).scalars()
+                    waiting = waiting.all()
+                watcher.dispose()
+            finally:
+                blocker.release()
+            code, _, err = run.finish()
+        finally:
+            engine.dispose()
+    assert code == 0, err
+    assert waiting == [PG_MODES.get(way.lock, way.lock)]
