@@ -16,13 +16,20 @@ Rules by server and version, each saying the versions it covers; for any
 other version the way is "unknown" (the plan says so, and still counts
 rows and failures):
 
-- MariaDB 10.4 to 11.8 (InnoDB): INSTANT, NOCOPY (in place, no rebuild),
-  INPLACE (in place, rebuilds the table) or COPY, and the lock: NONE
-  (reads and writes go on), SHARED (writes wait) or EXCLUSIVE. Decided
-  by the table's ROW_FORMAT and by the column's character set (the bytes
-  of a VARCHAR decide whether its length prefix grows). On a Galera node
-  in TOI mode every ALTER runs on all nodes at once, and writes to the
-  table wait on every node while it runs.
+- MariaDB 10.4.3 to 11.8 (InnoDB): INSTANT, NOCOPY (in place, no
+  rebuild), INPLACE (in place, rebuilds the table) or COPY, and the
+  lock: NONE (reads and writes go on), SHARED (writes wait) or
+  EXCLUSIVE. Decided by the table's ROW_FORMAT and by the column's
+  character set (the bytes of a VARCHAR decide whether its length prefix
+  grows). On a Galera node in TOI mode every ALTER runs on all nodes at
+  once, and writes to the table wait on every node while it runs.
+  Each rule was verified on MariaDB 10.11 (tests/test_forecast_rewrites.py,
+  DYNAMIC, REDUNDANT and COMPRESSED tables, latin1 and utf8mb4); for the
+  other versions it rests on MariaDB's documentation of InnoDB's online
+  DDL: instant ADD COLUMN anywhere, instant DROP COLUMN and instant
+  VARCHAR widening in a REDUNDANT table came with 10.4.0 (MDEV-15562,
+  MDEV-15563), and before 10.4.3 a COMPRESSED table's rename or widening
+  was NOCOPY, not INSTANT (MDEV-18444): hence the lower bound.
 - MySQL: no rules (no MySQL server was at hand to verify them): unknown.
 - PostgreSQL 11 to 18: catalog only, a table rewrite, or a full scan
   (an index build), and the lock (ACCESS EXCLUSIVE for every ALTER TABLE
@@ -33,12 +40,13 @@ rows and failures):
 
 Verified by tests/test_forecast_rewrites.py on this server: the predicted
 rewrite against the table's physical identity, and on MariaDB each
-predicted ALGORITHM= and LOCK= accepted, the next cheaper one refused.
+predicted ALGORITHM= and LOCK= accepted, the next cheaper algorithm and
+the next weaker lock refused.
 """
 
 import dataclasses
 
-MARIADB_COVERED = ((10, 4), (11, 8))
+MARIADB_COVERED = ((10, 4, 3), (11, 8))
 POSTGRESQL_COVERED = (11, 18)
 
 # Cheapest first (MariaDB's order; MySQL has no NOCOPY).
@@ -206,11 +214,13 @@ def _length_bytes(chars, per_char):
 
 def _mysql(server, op, schema):
     row_format = (server.row_formats.get(op.table) or "").upper()
-    compressed = row_format == "COMPRESSED"
-    # No instant change of a compressed table: it is rebuilt in place.
-    instant = (Way(rewrite=True, algorithm="INPLACE", lock="NONE")
-               if compressed else Way(algorithm="INSTANT", lock="NONE"))
+    instant = Way(algorithm="INSTANT", lock="NONE")
     if op.kind in ("add_column", "drop_column"):
+        # A COMPRESSED table has no instant ADD or DROP COLUMN: it is
+        # rebuilt in place. Renames and VARCHAR widenings stay instant.
+        if row_format == "COMPRESSED":
+            return Way(rewrite=True, algorithm="INPLACE", lock="NONE",
+                       note="a COMPRESSED table is rebuilt in place")
         return instant
     if op.kind in ("add_unique", "version_key"):
         if op.kind == "version_key":
@@ -242,10 +252,11 @@ def _mysql_type_change(server, op, column, to_type, row_format, instant):
         return instant
     per_char = server.column_bytes.get(
         (op.table, op.column), server.table_bytes.get(op.table, 4))
+    # A wider VARCHAR is instant where its length prefix keeps its size
+    # (one byte up to 255 bytes), in any row format, COMPRESSED included;
+    # a REDUNDANT row has no such prefix, so there it always is.
     if row_format == "REDUNDANT" or (
             _length_bytes(column.length, per_char)
             == _length_bytes(to_type.length, per_char)):
-        if instant.algorithm == "INSTANT":
-            return instant
-        return Way(rewrite=True, algorithm="INPLACE", lock="NONE")
+        return instant
     return copy
