@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The plan is right over generated rows (hypothesis).
 
 Each example seeds a database at 498adc6185ae with plans (with or
@@ -45,8 +57,6 @@ START = "498adc6185ae"
 MIDDLE = "112cfe038dd3"
 
 EXAMPLES = {"sqlite": 20, "postgresql": 5, "mysql": 3}
-import os
-EXAMPLES = {k: int(os.environ.get("PROP_N", v)) for k, v in EXAMPLES.items()}
 
 _ids = st.integers(min_value=1, max_value=10_000)
 _small = st.sampled_from(["t1", "t2", "t3"])
