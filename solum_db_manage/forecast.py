@@ -30,7 +30,7 @@ import shutil
 
 import sqlalchemy as sa
 
-from solum_db_manage import operations, releases, server_rules
+from solum_db_manage import dataloss, operations, releases, server_rules
 
 LOG = logging.getLogger("solum_db_manage")
 
@@ -60,8 +60,10 @@ class Failure:
     def __str__(self):
         keys = "; ".join(", ".join(f"{k}={v!r}" for k, v in key.items())
                          for key in self.keys)
+        violate = ("1 row violates it" if self.count == 1
+                   else f"{self.count} rows violate it")
         return (f"{self.direction} {self.revision} will fail: {self.what}: "
-                f"{self.count} rows violate it (first: {keys}). {self.fix}")
+                f"{violate} (first: {keys}). {self.fix}")
 
     def as_dict(self):
         return {"kind": self.kind, "table": self.table, "what": self.what,
@@ -355,9 +357,67 @@ class _Measure:
 
 
 # --- the failures the data will cause ---------------------------------------
+#
+# The classes, and where each can happen in this chain to a database that
+# ``check`` passes to a run (below head, check compares the tables and
+# their column names, not types, nullability or constraints, so a column
+# an operator widened or made nullable passes):
+#
+# - duplicate: e5f2e8af3b8's unique app_id_wf_id over workflow rows that
+#   share (app_id, wf_id): every backend (rows with a NULL in either
+#   column never collide).
+# - null: MySQL's CHANGE restates the column it renames, and 176c26131889
+#   restates userlogs.assembly_uuid (up) and resource_uuid (down) NOT
+#   NULL: MySQL/MariaDB only, where the live column was made nullable and
+#   holds NULLs. PostgreSQL's RENAME COLUMN and SQLite's (in place, or the
+#   batch rebuild, which keeps the reflected nullability) do not touch it.
+# - too_long: a rename that gives the column a shorter VARCHAR and cuts
+#   nothing first: 1f57763d7871's upgrade makes image.state VARCHAR(36)
+#   status (PostgreSQL and MySQL/MariaDB, where state was widened and
+#   holds longer values), and MySQL's CHANGE in 176c26131889 restates
+#   VARCHAR(36). SQLite does not enforce a VARCHAR's length. Every other
+#   narrowing is cut to fit by the run itself: the downgrades'
+#   (dataloss.Narrow: a loss, allowed by --force, not a failure), and the
+#   upgrades' type changes only widen (their conditions skip a column
+#   already as long).
+# - orphan: cannot happen in this chain. No step adds a foreign key to a
+#   table that exists before it: the keys come with CREATE TABLE of new,
+#   empty tables (pipeline, execution, parameter; Icehouse's own), and
+#   the rebuilds (MySQL's COPY, SQLite's batch copy, PostgreSQL's rewrite)
+#   do not check the keys a table already has; the tool never turns on
+#   SQLite's foreign_keys. Assemblies and components whose plan or
+#   assembly is gone upgrade and downgrade on every backend
+#   (tests/test_forecast_failures.py seeds them).
+# - 498adc6185ae's primary key on a 2014 alembic_version: a table holding
+#   the same revision twice is refused by check first ("several
+#   revisions"), so it cannot fail there.
+#
+# Not predicted: the trigger move of 5583c6e70156 (either way) copies
+# values into VARCHARs as long as the chain's own columns; it would fail
+# only where an operator widened the source column (assembly.trigger_id,
+# plan.trigger_id, ...) and a moved value outgrew the chain's length.
+
+
+def _key_columns(connection, table):
+    """The primary key columns of ``table`` (id where it has none)."""
+    key = sa.inspect(connection).get_pk_constraint(table)
+    return key.get("constrained_columns") or ["id"]
+
+
+def _first_keys(connection, table, where):
+    """The primary keys (dicts) of the first rows ``where`` selects."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = _key_columns(connection, table)
+    listed = ", ".join(quote(column) for column in columns)
+    return [dict(zip(columns, row, strict=True)) for row in
+            connection.exec_driver_sql(
+                f"SELECT {listed} FROM {quote(table)} WHERE {where} "
+                f"ORDER BY {listed} LIMIT {KEYS_SHOWN}")]
+
 
 def _duplicates(connection, revision, direction, op):
-    """Rows sharing the key of a unique constraint the step adds."""
+    """Rows sharing the key of a unique constraint the step adds; the
+    keys named are the shared values (app_id, wf_id), each once."""
     quote = connection.dialect.identifier_preparer.quote
     table = quote(op.table)
     columns = ", ".join(quote(column) for column in op.columns)
@@ -372,28 +432,82 @@ def _duplicates(connection, revision, direction, op):
     keys = [dict(zip(op.columns, row[:-1], strict=True)) for row in
             connection.exec_driver_sql(
                 f"{groups} ORDER BY {columns} LIMIT {KEYS_SHOWN}")]
+    held = ("1 key is held" if count[0] == 1
+            else f"{count[0]} keys are held")
     return Failure(
         revision, direction, "duplicate", op.table,
         f"unique constraint {op.name} on {op.table} "
         f"({', '.join(op.columns)})", int(count[1]), keys,
-        f"{count[0]} keys are held by more than one row of {op.table}: "
-        f"delete or change all but one row of each before the "
-        f"{direction}.")
+        f"{held} by more than one row of {op.table}: delete or change all "
+        f"but one row of each before the {direction}.")
 
 
 def _nulls(connection, revision, direction, op, column):
-    quote = connection.dialect.identifier_preparer.quote
-    where = f"FROM {quote(op.table)} WHERE {quote(column)} IS NULL"
-    count = connection.scalar(sa.text(f"SELECT COUNT(*) {where}"))
+    """Rows whose ``column`` is NULL, where the step makes it NOT NULL."""
+    where = f"{connection.dialect.identifier_preparer.quote(column)} IS NULL"
+    count = connection.scalar(sa.text(
+        f"SELECT COUNT(*) FROM "
+        f"{connection.dialect.identifier_preparer.quote(op.table)} "
+        f"WHERE {where}"))
     if not count:
         return None
-    key = "id"
-    keys = [{key: value} for value, in connection.exec_driver_sql(
-        f"SELECT {quote(key)} {where} ORDER BY 1 LIMIT {KEYS_SHOWN}")]
+    rows = "that row" if count == 1 else "those rows"
+    article = "an" if column[:1] in "aeiou" else "a"
     return Failure(
         revision, direction, "null", op.table,
-        f"{op.table}.{column} becomes NOT NULL", count, keys,
-        f"give those rows a {column} before the {direction}.")
+        f"{op.table}.{column} becomes NOT NULL", count,
+        _first_keys(connection, op.table, where),
+        f"Give {rows} {article} {column} before the {direction}.")
+
+
+def _too_long(connection, revision, direction, op, column, length):
+    """Rows whose ``column`` holds more than ``length`` characters, where
+    the step makes it VARCHAR(length) without cutting them."""
+    quote = connection.dialect.identifier_preparer.quote
+    measure = "LENGTH" if connection.dialect.name == "sqlite" \
+        else "CHAR_LENGTH"
+    where = f"{measure}({quote(column)}) > {int(length)}"
+    count = connection.scalar(sa.text(
+        f"SELECT COUNT(*) FROM {quote(op.table)} WHERE {where}"))
+    if not count:
+        return None
+    values = "that value" if count == 1 else "those values"
+    return Failure(
+        revision, direction, "too_long", op.table,
+        f"{op.table}.{column} becomes VARCHAR({length})", count,
+        _first_keys(connection, op.table, where),
+        f"Shorten {values} to at most {length} characters before the "
+        f"{direction}.")
+
+
+def _narrows(column, type_):
+    """True if ``type_`` is a VARCHAR shorter than the live ``column``."""
+    if type_ is None or type_.kind != "varchar" or not type_.length:
+        return False
+    return column.kind == "text" or (
+        column.kind == "varchar" and (column.length or 0) > type_.length)
+
+
+def _cut_first(revision, direction, table, column):
+    """True if the step cuts the column's long values itself, first (a
+    declared loss: dataloss.Narrow)."""
+    return any(isinstance(loss, dataloss.Narrow) and loss.table == table
+               and loss.column == column
+               for loss in dataloss.declared(revision, direction))
+
+
+def _rename_failures(connection, revision, direction, op, column, server):
+    found = []
+    mysql = server.dialect == "mysql"
+    if mysql and not op.nullable and column.nullable:
+        # MySQL's CHANGE restates the column NOT NULL.
+        found.append(_nulls(connection, revision, direction, op, op.column))
+    becomes = op.to_type or (op.restates if mysql else None)
+    if server.dialect != "sqlite" and _narrows(column, becomes) and \
+            not _cut_first(revision, direction, op.table, op.column):
+        found.append(_too_long(connection, revision, direction, op,
+                               op.column, becomes.length))
+    return found
 
 
 def failures_of(connection, revision, direction, op, schema, server):
@@ -402,16 +516,15 @@ def failures_of(connection, revision, direction, op, schema, server):
     table = schema.table(op.table)
     if table is None or table.created:
         return []
-    found = None
+    found = []
     if op.kind == "add_unique":
-        found = _duplicates(connection, revision, direction, op)
-    elif op.kind == "rename_column" and not op.nullable and \
-            server.dialect == "mysql":
-        # MySQL's CHANGE restates the column NOT NULL.
+        found.append(_duplicates(connection, revision, direction, op))
+    elif op.kind == "rename_column":
         column = table.column(op.column)
-        if column is not None and column.nullable:
-            found = _nulls(connection, revision, direction, op, op.column)
-    return [found] if found else []
+        if column is not None:
+            found += _rename_failures(connection, revision, direction, op,
+                                      column, server)
+    return [failure for failure in found if failure is not None]
 
 
 # --- the forecast -----------------------------------------------------------

@@ -219,6 +219,9 @@ class RenameColumn(Op):
     new_name: str = ""
     to_type: Type | None = None
     nullable: bool = True
+    # The type MySQL's CHANGE restates where ``to_type`` is None (the
+    # script's existing_type): what the column becomes there.
+    restates: Type | None = None
     kind = "rename_column"
 
     def applies(self, schema):
@@ -436,10 +439,11 @@ DECLARATIONS = {
         DOWNGRADE: (DropColumns("image", ("external_ref",)),)},
     "176c26131889": {
         UPGRADE: (RenameColumn("userlogs", "assembly_uuid", "resource_uuid",
-                               nullable=False),
+                               nullable=False, restates=_S36),
                   AddColumns("userlogs", (("resource_type", _S36, None),))),
         DOWNGRADE: (RenameColumn("userlogs", "resource_uuid",
-                                 "assembly_uuid", nullable=False),
+                                 "assembly_uuid", nullable=False,
+                                 restates=_S36),
                     DropColumns("userlogs", ("resource_type",)))},
     "2f15f41cd87f": {
         UPGRADE: (AddColumns("assembly", (("workflow", text(1024),
