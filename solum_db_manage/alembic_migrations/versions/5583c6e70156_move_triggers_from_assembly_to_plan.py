@@ -22,8 +22,9 @@ highest id) that has a trigger. The downgrade gives a plan's trigger_id
 and trust_id back to its newest assembly, and its username where that
 assembly has none. Each copy is one statement of plain SQL, so that
 ``--sql`` prints it too. The copy to plans finds the holders in one pass
-(``helpers.trigger_holders``, the same query that counts what the move
-loses), in the form each backend runs fastest. Where the command running
+(``helpers.trigger_holders``, the same query with which ``--plan`` and
+the data-loss review count what the move loses), in the form each
+backend runs fastest. Where the command running
 it asks (``helpers.report``), the upgrade says how many values it left
 behind: those the assemblies held less those the plans hold after the
 copy, two plain counts.
