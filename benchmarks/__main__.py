@@ -240,6 +240,7 @@ def main(argv=None):
                         if rows in case.comparisons:
                             result["comparisons"].append(
                                 case.comparisons[rows])
+                        result["comparisons"] += case.extra_comparisons(rows)
                         save()
         if "4" in args.targets:
             for backend in ready:

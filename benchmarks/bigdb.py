@@ -32,7 +32,7 @@ import os
 import re
 import sys
 
-from benchmarks import common, datagen, fresh
+from benchmarks import common, datagen, floor, fresh
 
 START_REVISIONS = ("498adc6185ae", "icehouse")
 
@@ -40,6 +40,14 @@ START_REVISIONS = ("498adc6185ae", "icehouse")
 GOALS = {"mysql": 0.6, "postgresql": 0.3, "sqlite": 1.0}
 GOAL_ROWS = 10 ** 6
 GOAL_RSS_MIB = 100
+# Issue 13, at 10^6 rows: the upgrade against its floor (floor.py),
+# ``upgrade --plan`` against the upgrade, the tool's own work's share of
+# the instrumented upgrade, peak RSS flat in the row count (the largest
+# N's at most this much above the smallest's).
+GOAL_FLOOR = 1.25
+GOAL_PLAN = 0.3
+GOAL_OWN_WORK = 0.10
+GOAL_RSS_FLAT = 1.10
 
 _LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*?Running upgrade "
@@ -86,6 +94,13 @@ class Case:
         self.analysis = {}  # rows -> instrument.py's summary
         self.timed_out = {}
         self.skipped = {}  # rows -> predicted seconds, exponent
+        # Issue 13: rows -> Comparison of the upgrade against its floor,
+        # and of ``upgrade --plan`` against the upgrade; rows -> [floor
+        # parts (floor.measure)], [peak RSS KiB of --plan].
+        self.floor_comparisons = {}
+        self.plan_comparisons = {}
+        self.floors = {}
+        self.plan_rss = {}
 
     def to_dict(self):
         return {
@@ -96,7 +111,17 @@ class Case:
             "templates": self.templates, "analysis": self.analysis,
             "timed_out": self.timed_out, "skipped": self.skipped,
             "slope": self.slope(),
+            "floor_comparisons": {r: c.to_dict() for r, c in
+                                  self.floor_comparisons.items()},
+            "plan_comparisons": {r: c.to_dict() for r, c in
+                                 self.plan_comparisons.items()},
+            "floors": self.floors, "plan_rss_kib": self.plan_rss,
         }
+
+    def extra_comparisons(self, rows):
+        """Issue 13's comparisons at ``rows`` (for the results table)."""
+        return [c[rows] for c in (self.floor_comparisons,
+                                  self.plan_comparisons) if rows in c]
 
     def predict(self, rows):
         """(seconds, exponent) one upgrade at ``rows`` should take, from the
@@ -163,8 +188,22 @@ def measure(ctx, case, rows):
         candidate="solum-db-manage upgrade head",
         goal=GOALS[backend.name], judged=rows == GOAL_ROWS)
     case.comparisons[rows] = comparison
+    against_floor = case.floor_comparisons[rows] = common.Comparison(
+        target="13 floor", backend=backend.name,
+        case=f"upgrade head from {case.start}", rows=rows,
+        baseline="the floor (benchmarks/floor.py)",
+        candidate="solum-db-manage upgrade head", goal=GOAL_FLOOR,
+        judged=rows == GOAL_ROWS)
+    plan = case.plan_comparisons[rows] = common.Comparison(
+        target="13 --plan", backend=backend.name,
+        case=f"upgrade --plan head from {case.start}", rows=rows,
+        baseline="upgrade head",
+        candidate="solum-db-manage upgrade --plan head", goal=GOAL_PLAN,
+        judged=rows == GOAL_ROWS)
     case.rss[rows] = []
     case.revisions[rows] = []
+    case.floors[rows] = []
+    case.plan_rss[rows] = []
     solum = common.script("solum-db-manage")
     try:
         for i in range(ctx.repeat):
@@ -172,6 +211,13 @@ def measure(ctx, case, rows):
             try:
                 backend.settle(work)
                 comparison.baseline_times.append(backend.copy_tables(work))
+                backend.settle(work)
+                # Read-only: the upgrade then runs on the same database.
+                planned = common.run(
+                    solum + ["--database-connection", backend.url(work),
+                             "upgrade", "--plan", "head"],
+                    timeout=ctx.timeout).check()
+                case.plan_rss[rows].append(planned.maxrss_kib)
                 backend.settle(work)
                 try:
                     result = common.run(
@@ -190,16 +236,28 @@ def measure(ctx, case, rows):
                     common.progress(f"  timed out after {ctx.timeout} s")
                     break
                 comparison.candidate_times.append(result.seconds)
+                against_floor.candidate_times.append(result.seconds)
+                plan.baseline_times.append(result.seconds)
+                plan.candidate_times.append(planned.seconds)
                 case.rss[rows].append(result.maxrss_kib)
                 times = revision_times(result)
                 if times:
                     case.revisions[rows].append(times)
-                common.progress(
-                    f"  run {i + 1}: copy {comparison.baseline_times[-1]:.2f}"
-                    f" s, upgrade {result.seconds:.2f} s, "
-                    f"{result.maxrss_kib / 1024:.0f} MiB")
             finally:
                 backend.drop(work)
+            work = backend.clone(template, "floor")
+            try:
+                backend.settle(work)
+                parts = floor.measure(backend, work, case.start)
+            finally:
+                backend.drop(work)
+            case.floors[rows].append(parts)
+            against_floor.baseline_times.append(parts["total"])
+            common.progress(
+                f"  run {i + 1}: copy {comparison.baseline_times[-1]:.2f}"
+                f" s, upgrade {result.seconds:.2f} s, "
+                f"{result.maxrss_kib / 1024:.0f} MiB, --plan "
+                f"{planned.seconds:.2f} s, floor {parts['total']:.2f} s")
         # --quick: the instrumented run is exercised from one start only.
         if ctx.analysis and not comparison.timed_out and not (
                 ctx.quick and case.start != START_REVISIONS[0]):

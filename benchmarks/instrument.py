@@ -49,6 +49,11 @@ _TABLE = re.compile(
     r"^\s*(ALTER|UPDATE|INSERT INTO|CREATE TABLE|DROP TABLE|DELETE FROM)\s+"
     r"[`\"]?(\w+)", re.IGNORECASE)
 _PRE = "(before the first revision)"
+_WRAPPERS = ("cli.", "commands.", "pipeline.run", "pipeline.make_plan")
+# Statements the tool makes inside a revision for itself, not for the
+# change: a step counting what it lost, for the run's warning
+# (helpers.report).
+_IN_STEP_OWN = ("helpers.py:values_held",)
 
 
 class Recorder(logging.Handler):
@@ -166,8 +171,10 @@ class Sampler(threading.Thread):
                     module = path.rsplit("/", 1)[-1].removesuffix(".py")
                     chain.append(f"{module}.{frame.f_code.co_name}")
                 frame = frame.f_back
-            # Outermost first, without cli.main / _main / _run_command.
-            chain = [c for c in reversed(chain) if not c.startswith("cli.")]
+            # Outermost first, without the frames every run has (cli.main,
+            # the command function, pipeline.run and make_plan).
+            chain = [c for c in reversed(chain)
+                     if not c.startswith(_WRAPPERS)]
             self.count += 1
             self.samples[tuple(chain[:3])] += weight
 
@@ -309,6 +316,20 @@ def summarise(recorder, t0, t_end, final):
         })
     result["wall_in_revisions"] = sum(r["seconds"]
                                       for r in result["revisions"])
+    in_step = [e for e in recorder.statements
+               if e["revision"] != _PRE and (e["caller"] or "").endswith(
+                   _IN_STEP_OWN)]
+    result["in_step_own"] = {
+        "seconds": sum(e["seconds"] for e in in_step),
+        "statements": [{k: e[k] for k in ("revision", "sql", "seconds")}
+                       for e in in_step]}
+    # The tool's own work: before Alembic's command.upgrade (configuration,
+    # lock, diagnosis, review, forecast), Alembic's set-up and the
+    # counting inside steps; against the whole run.
+    result["own_work_seconds"] = (result["before_alembic"]
+                                  + result["alembic_setup"]
+                                  + result["in_step_own"]["seconds"])
+    result["own_work_share"] = result["own_work_seconds"] / result["total"]
     return result
 
 

@@ -260,6 +260,8 @@ def analysis_text(case):
              f"{a['alembic_setup']:.2f} s; revisions "
              f"{a['wall_in_revisions']:.2f} s; after {a['after_alembic']:.2f}"
              f" s."]
+    if own_work_text(case):
+        lines.append(own_work_text(case))
     own = a.get("own_work", {}).get("steps") or []
     if own:
         lines.append("  the tool's own work by step (wall time, sampled "
@@ -287,6 +289,170 @@ def analysis_text(case):
     return "\n".join(lines)
 
 
+# -- issue 13: the upgrade against its floor ----------------------------------
+
+FLOOR_HEADER = ("Backend", "From", "Rows", "Upgrade s", "Floor s",
+                "Upgrade / floor", "--plan s", "--plan / upgrade",
+                "Own work", "Peak RSS MiB", "Targets")
+
+
+def _fmt_ratio(comparison):
+    if comparison is None or comparison.ratio != comparison.ratio:
+        return "-"
+    return f"{comparison.ratio:.2f}x"
+
+
+def floor_rows(cases):
+    """Per backend, start and N: issue 13's four figures."""
+    out = []
+    for case in cases:
+        sizes = sorted(case.floor_comparisons)
+        for rows in sizes:
+            against = case.floor_comparisons[rows]
+            plan = case.plan_comparisons.get(rows)
+            analysis = case.analysis.get(rows) or {}
+            share = analysis.get("own_work_share")
+            rss = case.rss.get(rows) or []
+            first = case.rss.get(sizes[0]) or []
+            flat = (max(rss) / max(first) if rss and first else None)
+            verdicts = []
+            if rows == bigdb.GOAL_ROWS:
+                verdicts.append(
+                    "floor " + (against.status or "-"))
+                if plan is not None:
+                    verdicts.append("--plan " + (plan.status or "-"))
+                if share is not None:
+                    verdicts.append("own work " + (
+                        "ok" if share < bigdb.GOAL_OWN_WORK else "FAIL"))
+                if flat is not None and len(sizes) > 1:
+                    verdicts.append("memory " + (
+                        "ok" if flat <= bigdb.GOAL_RSS_FLAT else "FAIL"))
+            out.append((
+                case.backend.name, case.start, common.fmt_rows(rows),
+                common.fmt_seconds(against.candidate_median),
+                common.fmt_seconds(against.baseline_median),
+                _fmt_ratio(against),
+                common.fmt_seconds(plan.candidate_median) if plan else "-",
+                _fmt_ratio(plan),
+                "-" if share is None else f"{100 * share:.1f}%",
+                (f"{max(rss) / 1024:.0f}" if rss else "-") + (
+                    f" ({flat:.2f}x of {common.fmt_rows(sizes[0])})"
+                    if flat is not None and rows != sizes[0] else ""),
+                ", ".join(verdicts) or "(info)"))
+    return out
+
+
+FLOOR_PARTS_HEADER = ("Backend", "From", "Rows", "Part of the floor",
+                      "Median s")
+
+
+def floor_parts_rows(cases):
+    """The floor's parts at the largest N of each case, medians."""
+    out = []
+    for case in cases:
+        done = [rows for rows in sorted(case.floors) if case.floors[rows]]
+        if not done:
+            continue
+        rows = done[-1]
+        runs = case.floors[rows]
+        label = (case.backend.name, case.start, common.fmt_rows(rows))
+        for i, (revision, table, _) in enumerate(runs[0]["rebuilds"]):
+            out.append((*label, f"rebuild {table} ({revision})",
+                        common.fmt_seconds(common.median(
+                            [run["rebuilds"][i][2] for run in runs]))))
+        out.append((*label, "UPDATE moving the triggers (5583c6e70156)",
+                    common.fmt_seconds(common.median(
+                        [run["update"] for run in runs]))))
+        out.append((*label, "process start (solum-db-manage --version)",
+                    common.fmt_seconds(common.median(
+                        [run["start"] for run in runs]))))
+        out.append((*label, "floor", common.fmt_seconds(common.median(
+            [run["total"] for run in runs]))))
+    return out
+
+
+def bounds_lines(cases):
+    """Where a target is missed at 10^6 rows: what bounds it, from the
+    same run's figures at the smallest N (the part that does not grow
+    with the rows) and the instrumented run."""
+    lines = []
+    for case in cases:
+        sizes = sorted(rows for rows, c in case.floor_comparisons.items()
+                       if c.candidate_times and c.baseline_times)
+        if bigdb.GOAL_ROWS not in sizes:
+            continue
+        small, big = sizes[0], bigdb.GOAL_ROWS
+        at = case.floor_comparisons
+        label = f"{case.backend.name} from {case.start}"
+        analysis = case.analysis.get(big) or {}
+        if at[big].status == "FAIL":
+            fixed = at[small].candidate_median - at[small].baseline_median
+            above = at[big].candidate_median - at[big].baseline_median
+            slow = sorted(((st["seconds"], rev["revision"], st["sql"])
+                           for rev in analysis.get("revisions", [])
+                           for st in rev["statements"]),
+                          key=lambda x: -x[0])[:4]
+            lines.append(
+                f"* {label}: the upgrade is {at[big].ratio:.2f}x its floor "
+                f"({above:.2f} s above it)."
+                + (f" At {common.fmt_rows(small)} rows it is {fixed:.2f} s "
+                   f"above its floor: that part does not grow with the "
+                   f"rows (the interpreter's imports, the lock, the "
+                   f"diagnosis, the review and forecast, and the chain's "
+                   f"revisions, each committed with the lock renewed); "
+                   f"{above - fixed:.2f} s grows with them."
+                   if small != big else "")
+                + (" The instrumented upgrade's slowest statements: "
+                   + "; ".join(f"{rev} ``{' '.join(sql.split()[:6])}`` "
+                               f"{seconds:.2f} s"
+                               for seconds, rev, sql in slow) + "."
+                   if slow else ""))
+        plan = case.plan_comparisons
+        if big in plan and plan[big].status == "FAIL" and small in plan:
+            lines.append(
+                f"* {label}: ``--plan`` is {plan[big].ratio:.2f}x the "
+                f"upgrade ({plan[big].candidate_median:.2f} s)"
+                + (f"; it takes {plan[small].candidate_median:.2f} s at "
+                   f"{common.fmt_rows(small)} rows (start-up, diagnosis, "
+                   f"reflection: fixed), the rest is its counts (the "
+                   f"trigger move's holders, exact row counts below "
+                   f"200,000 rows, the rebuilt tables' sizes)"
+                   if small != big else "") + ".")
+        big_a = case.analysis.get(big) or {}
+        small_a = case.analysis.get(small) or {}
+        share = big_a.get("own_work_share")
+        if share is not None and share >= bigdb.GOAL_OWN_WORK:
+            fixed = small_a.get("own_work_seconds")
+            lines.append(
+                f"* {label}: the tool's own work is {100 * share:.1f}% "
+                f"({big_a['own_work_seconds']:.2f} s of "
+                f"{big_a['total']:.2f} s)"
+                + (f"; at {common.fmt_rows(small)} rows it is "
+                   f"{fixed:.2f} s, the part that does not grow with the "
+                   f"rows (mostly imports and connections)"
+                   if fixed is not None and small != big else "")
+                + f"; the counts for the loss warnings take "
+                  f"{big_a['in_step_own']['seconds']:.2f} s inside the "
+                  f"steps.")
+    return lines
+
+
+def own_work_text(case):
+    """The instrumented run's own work at the largest N, in one line."""
+    if not case.analysis:
+        return ""
+    rows = max(case.analysis)
+    a = case.analysis[rows]
+    if "own_work_seconds" not in a:
+        return ""
+    in_step = a["in_step_own"]["seconds"]
+    return (f"  the tool's own work: {a['own_work_seconds']:.2f} s = "
+            f"{100 * a['own_work_share']:.1f}% of {a['total']:.2f} s "
+            f"(before command.upgrade {a['before_alembic']:.2f} s, Alembic "
+            f"set-up {a['alembic_setup']:.2f} s, counting inside steps for "
+            f"the warnings {in_step:.2f} s)")
+
+
 # -- stdout -------------------------------------------------------------------
 
 def print_all(result):
@@ -300,6 +466,13 @@ def print_all(result):
         print()
         print("Big databases:")
         print(text_grid(BIGDB_HEADER, bigdb_rows(cases)))
+        if any(case.floor_comparisons for case in cases):
+            print()
+            print("Issue 13: the upgrade against its floor:")
+            print(text_grid(FLOOR_HEADER, floor_rows(cases)))
+            print(text_grid(FLOOR_PARTS_HEADER, floor_parts_rows(cases)))
+            for line in bounds_lines(cases):
+                print(line)
         for case in cases:
             rows, table = revision_table(case)
             if table:
@@ -402,6 +575,18 @@ def write_rst(path, result):
                 "an empty database, target 2) between the smallest and "
                 "largest N measured: 1 is linear, 2 quadratic.", "",
                 rst_table(BIGDB_HEADER, bigdb_rows(cases)), ""]
+        if any(case.floor_comparisons for case in cases):
+            out += [_heading("The upgrade against its floor (issue 13)",
+                             "-"),
+                    FLOOR_TEXT, "",
+                    rst_table(FLOOR_HEADER, floor_rows(cases)), "",
+                    "The floor's parts at the largest N (medians):", "",
+                    rst_table(FLOOR_PARTS_HEADER, floor_parts_rows(cases)),
+                    ""]
+            bounds = bounds_lines(cases)
+            if bounds:
+                out += ["Where a target is missed, what bounds it "
+                        "(measured in the same run):", "", *bounds, ""]
         for case in cases:
             rows, table = revision_table(case)
             if table:
@@ -466,9 +651,39 @@ def load(path):
         case.analysis = by_rows(data["analysis"])
         case.timed_out = by_rows(data.get("timed_out"))
         case.skipped = by_rows(data.get("skipped"))
+        case.floor_comparisons = {
+            rows: comparison(c) for rows, c in
+            by_rows(data.get("floor_comparisons")).items()}
+        case.plan_comparisons = {
+            rows: comparison(c) for rows, c in
+            by_rows(data.get("plan_comparisons")).items()}
+        case.floors = by_rows(data.get("floors"))
+        case.plan_rss = by_rows(data.get("plan_rss_kib"))
         cases.append(case)
     result["cases"] = cases
     return result
+
+
+FLOOR_TEXT = (
+    "Measured in the same run on clones of the same template databases "
+    "as the upgrade (target 3). The floor is the work the chain forces on "
+    "the backend, defined without the plan (``benchmarks/floor.py``): each "
+    "table rebuild the backend needs for the chain's type changes, that "
+    "statement or copy alone (MariaDB: ``ALTER TABLE image MODIFY "
+    "base_image_id VARCHAR(100)`` and, from Icehouse, ``ALTER TABLE plan "
+    "MODIFY raw_content TEXT``; SQLite: each table its batch mode "
+    "rebuilds, as create, copy, drop, rename; PostgreSQL: none), the "
+    "UPDATE that moves the trigger values (5583c6e70156's statement, "
+    "alone), and process start (``solum-db-manage --version``), summed per "
+    "repetition. ``--plan``: ``upgrade --plan head`` on the same database "
+    "just before the upgrade. Own work: one instrumented upgrade "
+    "(``benchmarks/instrument.py``): the time before Alembic's "
+    "``command.upgrade`` (configuration, lock, diagnosis, data-loss "
+    "review, the forecast of failures), Alembic's set-up, and the counts "
+    "a step makes for the run's loss warning, against the whole run. "
+    "Peak RSS: of the upgrade, with its growth since the smallest N. "
+    "Targets at 10^6 rows: upgrade <= 1.25x floor, --plan <= 0.3x "
+    "upgrade, own work < 10%, peak RSS flat (<= 1.10x).")
 
 
 def now():

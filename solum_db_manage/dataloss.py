@@ -16,7 +16,10 @@ Every revision declares here, by id, what its upgrade and its downgrade
 drop or narrow. Before a command runs, :func:`assess` counts on the live
 database the rows whose values those steps would lose, with COUNT queries
 only: it reads, and writes nothing. ``upgrade`` then warns and proceeds;
-``downgrade`` refuses unless forced (see :func:`review`).
+``downgrade`` refuses unless forced (see :func:`review`). An upgrade
+step that finds what it loses while doing its work (the trigger move)
+reports it as it runs instead, and the run warns then: the costly part
+of its count is the move's own (``Custom.reported``).
 
 The declarations live here rather than in the version files so that a
 reader sees every loss of the chain in one place, and so that
@@ -144,6 +147,10 @@ class Custom:
     columns: tuple[tuple[str, str], ...]
     needs: tuple[tuple[str, str], ...] = ()
     column: int = 0
+    # The step itself reports what it lost (helpers.report, keyed by the
+    # (table, column) of ``columns``): an upgrade, which only warns,
+    # takes its word instead of counting first (see :func:`assess`).
+    reported: bool = False
 
     @property
     def what(self):
@@ -254,12 +261,13 @@ DECLARATIONS = {
             Custom("moves triggers to plans and drops assembly.trigger_id, "
                    "which only each plan's newest assembly with a trigger "
                    "passes on", _trigger_move_losses,
-                   (("assembly", "trigger_id"),)),
+                   (("assembly", "trigger_id"),), reported=True),
             Custom("moves triggers to plans and drops assembly.trust_id, "
                    "which only each plan's newest assembly with a trigger "
                    "passes on", _trigger_move_losses,
                    (("assembly", "trust_id"),),
-                   needs=(("assembly", "trigger_id"),), column=1),
+                   needs=(("assembly", "trigger_id"),), column=1,
+                   reported=True),
         ),
         DOWNGRADE: (
             Custom("gives triggers back to assemblies and drops "
@@ -351,24 +359,48 @@ class _LiveSchema:
                        if key[0] != "narrow"}
 
 
-def assess(connection, steps):
+def deferred(declaration, direction):
+    """True where a run leaves the count to the step (an upgrade step
+    that reports what it lost as it runs: no work twice)."""
+    return direction == UPGRADE and getattr(declaration, "reported", False)
+
+
+def assess(connection, steps, defer=False):
     """The losses that running ``steps`` would cause on this database.
 
     ``steps`` is the ordered plan: (Script or revision id, "upgrade" or
     "downgrade") pairs. Only SELECT COUNT(*) queries run. A table or
     column that does not exist now loses nothing: if an earlier step of
-    the plan adds it, it arrives empty.
+    the plan adds it, it arrives empty. ``defer``: leave out what the
+    steps report themselves (:func:`deferred`; the run warns of it as
+    the step reports, :func:`reported`).
     """
     live = _LiveSchema(connection)
     losses = []
     for revision, direction in steps:
         revision = getattr(revision, "revision", revision)
         for declaration in declared(revision, direction):
+            if defer and deferred(declaration, direction):
+                continue
             rows = declaration.count(connection, live)
             if rows:
                 losses.append(Loss(revision, direction, declaration, rows))
         for declaration in declared(revision, direction):
             live.drop(declaration)
+    return losses
+
+
+def reported(revision, direction, lost):
+    """The :class:`Loss` lines of what a step reported it lost as it ran
+    (``lost``: {(table, column): values}), in the declarations' order
+    and words."""
+    losses = []
+    for declaration in declared(revision, direction):
+        if not deferred(declaration, direction):
+            continue
+        rows = sum(lost.get(key, 0) for key in declaration.columns)
+        if rows:
+            losses.append(Loss(revision, direction, declaration, rows))
     return losses
 
 
@@ -396,17 +428,19 @@ def steps_of(migration_steps):
 LOG = logging.getLogger("solum_db_manage")
 
 
-def review(connection, steps, target, force=False):
+def review(connection, steps, target, force=False, defer=False):
     """What ``steps`` would destroy, found before any of them runs.
 
     Upgrades proceed whatever they lose (deployment automation must keep
     working): the caller warns of each loss (output.warn) as it applies
-    them. A downgrade step that would lose data raises instead, having
-    changed nothing, unless ``force``. Returns the losses.
+    them; with ``defer``, of what a step reports itself when it has run
+    (:func:`assess`). A downgrade step that would lose data raises
+    instead, having changed nothing, unless ``force``. Returns the
+    losses.
     """
     from solum_db_manage import errors
 
-    losses = assess(connection, steps)
+    losses = assess(connection, steps, defer=defer)
     LOG.debug("Data-loss review: %d steps to %s, %d would lose data",
               len(steps), target, len(losses))
     refused = [str(loss) for loss in losses if loss.direction == DOWNGRADE]

@@ -118,8 +118,13 @@ def _plan_steps(config, connection, plan, force=False):
 
     if not _walk(config, connection, plan):
         return
+    # An upgrade only warns: what a step finds itself while doing its
+    # work (the trigger move) it reports when it has run (_step_report),
+    # not counted here first. A downgrade, refused without --force,
+    # counts everything first.
     plan.losses = dataloss.review(connection, dataloss.steps_of(plan.steps),
-                                  plan.target, force=force)
+                                  plan.target, force=force,
+                                  defer=plan.command == "upgrade")
     # Upgrades cut values a narrowed column cannot hold, as warned.
     plan.truncate = plan.command == "upgrade" or force
     if not plan.steps:
@@ -314,6 +319,7 @@ def apply(config, connection, held, plan):
         output.warn(loss)
     if plan.command != "stamp":
         config.attributes["truncate"] = plan.truncate
+        config.attributes["step_report"] = _step_report(plan)
     # End the transaction the checks' reads began: Alembic commits each
     # revision on its own only on a connection not in one.
     connection.rollback()
@@ -335,6 +341,20 @@ def apply(config, connection, held, plan):
             command.downgrade(config, plan.target)
         else:
             command.stamp(config, plan.target, purge=plan.purge)
+
+
+def _step_report(plan):
+    """The callable a step reports what it found to (helpers.report):
+    the values it lost are warned of as the Loss lines the review warns
+    of, when the step has run."""
+    from solum_db_manage import dataloss
+
+    def received(revision, direction, lost=None, **_other):
+        for loss in dataloss.reported(revision, direction, lost or {}):
+            plan.losses.append(loss)
+            output.warn(loss)
+
+    return received
 
 
 @contextlib.contextmanager

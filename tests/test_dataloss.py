@@ -411,6 +411,55 @@ def test_upgrade_warns_of_values_it_drops_and_proceeds(solum, db_url,
     assert dbutil.version_rows(engine) == [HEAD]
 
 
+def test_upgrade_warns_of_the_trigger_move_as_it_runs_finding_holders_once(
+        solum, db_url, engine):
+    """The review counts plan.deploy_keys_uri first; the trigger move
+    reports what it left behind when it has run, and the holders are
+    found once (by the move). ``--plan`` counts everything first."""
+    assert solum("upgrade", "438cd6d1c655", url=db_url).code == 0
+    expected = _fill_for_the_move(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "UPDATE plan SET deploy_keys_uri = 'swift://keys/a' "
+            "WHERE id = 1"))
+    lines = [
+        "upgrade 27dff58cbc65 drops plan.deploy_keys_uri: 1 row holds a "
+        "value that will be lost",
+        "upgrade 5583c6e70156 moves triggers to plans and drops "
+        "assembly.trigger_id, which only each plan's newest assembly with "
+        "a trigger passes on: 22 rows hold a value that will be lost",
+        "upgrade 5583c6e70156 moves triggers to plans and drops "
+        "assembly.trust_id, which only each plan's newest assembly with a "
+        "trigger passes on: 24 rows hold a value that will be lost"]
+    planned = solum("upgrade", "--plan", url=db_url)
+    assert planned.code == 0, planned.err
+    assert [line for line in lines if line in planned.out] == lines
+
+    grouped = []
+
+    def seen(conn, cursor, statement, *args):
+        if "GROUP BY plan_id" in statement or "DISTINCT ON" in statement:
+            grouped.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        result = solum("upgrade", "head", url=db_url)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    assert result.code == 0, result.err
+    assert warnings(result.err) == lines
+    assert len(grouped) == 1 and grouped[0].startswith("UPDATE plan"), \
+        grouped
+    err = result.err
+    # The review's warning before anything ran; the move's once it ran,
+    # before the next revision.
+    assert err.index(lines[0]) < err.index("Running upgrade")
+    assert (err.index("-> 5583c6e70156") < err.index(lines[1])
+            < err.index("5583c6e70156 -> "))
+    assert _moved(engine) == expected
+    assert dbutil.version_rows(engine) == [HEAD]
+
+
 def test_upgrade_warns_of_nothing_where_only_nulls_are_dropped(
         solum, db_url, engine):
     assert solum("upgrade", "438cd6d1c655", url=db_url).code == 0

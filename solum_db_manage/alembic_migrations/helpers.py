@@ -400,6 +400,43 @@ def trigger_holders(dialect, columns=("trigger_id", "trust_id",
             "JOIN assembly h ON h.id = newest.id")
 
 
+# --- what a step tells the command running it --------------------------------
+#
+# A command may want to know what a step found while doing its work (the
+# values a data move left behind, for its warning). It gives a callable
+# as the config attribute "step_report"; a step calls it through
+# :func:`report`. Where there is none (offline, plain ``alembic``), the
+# step does the same work and counts nothing.
+
+
+def reporting():
+    """True where the command running this step takes its reports."""
+    return not offline() and callable(
+        context.config.attributes.get("step_report"))
+
+
+def report(revision, direction, **found):
+    """Hand what the step found to the command running it (a no-op where
+    the command takes no reports): plain values only, so the command's
+    own structures never reach the scripts."""
+    if reporting():
+        context.config.attributes["step_report"](revision, direction,
+                                                 **found)
+
+
+def values_held(table, columns):
+    """{column: rows holding a non-NULL value} of ``columns`` of
+    ``table`` that exist, in one pass; {} where none does."""
+    present = [column for column in columns if has_column(table, column)]
+    if not present:
+        return {}
+    counts = op.get_bind().execute(
+        sa.select(*(sa.func.count(sa.column(column))
+                    for column in present)).select_from(sa.table(table))
+    ).one()
+    return dict(zip(present, counts, strict=True))
+
+
 def _text_length(type_):
     """Characters a column type holds; None for unbounded text."""
     if isinstance(type_, sa.Text) or not isinstance(type_, sa.String):

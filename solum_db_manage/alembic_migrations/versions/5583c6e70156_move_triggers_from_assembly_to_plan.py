@@ -22,8 +22,12 @@ highest id) that has a trigger. The downgrade gives a plan's trigger_id
 and trust_id back to its newest assembly, and its username where that
 assembly has none. Each copy is one statement of plain SQL, so that
 ``--sql`` prints it too. The copy to plans finds the holders in one pass
-(``helpers.trigger_holders``, the same query that counts what the move
-loses), in the form each backend runs fastest.
+(``helpers.trigger_holders``, the same query with which ``--plan`` and
+the data-loss review count what the move loses), in the form each
+backend runs fastest. Where the command running
+it asks (``helpers.report``), the upgrade says how many values it left
+behind: those the assemblies held less those the plans hold after the
+copy, two plain counts.
 
 Run again after an interruption, each step does only what is left. A copy
 runs while the trigger_id it copies from is there, and running it twice
@@ -43,6 +47,9 @@ branch_labels = None
 depends_on = None
 
 _MOVED = ("trigger_id", "trust_id", "username")
+# The assemblies' columns the upgrade drops: only the values it moves live
+# on (in the plans).
+_LEFT = ("trigger_id", "trust_id")
 
 
 def copy_to_plans(dialect):
@@ -89,6 +96,10 @@ def upgrade():
     ])
     if helpers.has_column("assembly", "trigger_id"):
         dialect = helpers.dialect_name()
+        # What the move leaves behind, for the command's warning: the
+        # values assemblies hold less those the plans hold after it.
+        held = (helpers.values_held("assembly", _LEFT)
+                if helpers.reporting() else None)
         if (dialect == "sqlite"
                 and helpers.sqlite_version() < helpers.SQLITE_UPDATE_FROM):
             with helpers.lookup_index("assembly", ["plan_id", "trigger_id"],
@@ -96,6 +107,11 @@ def upgrade():
                 op.execute(COPY_TO_PLANS_PER_PLAN)
         else:
             op.execute(copy_to_plans(dialect))
+        if held is not None:
+            moved = helpers.values_held("plan", _LEFT)
+            helpers.report(revision, "upgrade", lost={
+                ("assembly", column): count - moved.get(column, 0)
+                for column, count in held.items()})
     helpers.drop_columns("assembly", "trigger_id", "trust_id")
 
 
