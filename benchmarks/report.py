@@ -363,7 +363,8 @@ def floor_parts_rows(cases):
         out.append((*label, "UPDATE moving the triggers (5583c6e70156)",
                     common.fmt_seconds(common.median(
                         [run["update"] for run in runs]))))
-        out.append((*label, "process start (solum-db-manage --version)",
+        out.append((*label, "process start (Python, Alembic, SQLAlchemy, "
+                    "driver)",
                     common.fmt_seconds(common.median(
                         [run["start"] for run in runs]))))
         out.append((*label, "floor", common.fmt_seconds(common.median(
@@ -674,7 +675,9 @@ FLOOR_TEXT = (
     "MODIFY raw_content TEXT``; SQLite: each table its batch mode "
     "rebuilds, as create, copy, drop, rename; PostgreSQL: none), the "
     "UPDATE that moves the trigger values (5583c6e70156's statement, "
-    "alone), and process start (``solum-db-manage --version``), summed per "
+    "alone), and process start (a Python process that loads Alembic's "
+    "command and runtime, SQLAlchemy and the driver, as any Alembic run "
+    "does, and nothing of this tool), summed per "
     "repetition. ``--plan``: ``upgrade --plan head`` on the same database "
     "just before the upgrade. Own work: one instrumented upgrade "
     "(``benchmarks/instrument.py``): the time before Alembic's "

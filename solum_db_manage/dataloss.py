@@ -184,7 +184,8 @@ def _trigger_move_losses(dialect, live):
     behind. Only each plan's newest holder passes its values on; every
     other assembly's trigger_id and trust_id are lost. One statement for
     both, as the holders are the costly part to find. An Icehouse
-    assembly has no trust_id yet (498adc6185ae adds it, empty)."""
+    assembly has no trust_id yet (498adc6185ae adds it, empty). A holder
+    whose plan is gone (SQLite keeps such rows) passes nothing on."""
     if live.has_column("assembly", "trust_id"):
         trusts, holder_trusts = "COUNT(trust_id)", "COUNT(h.trust_id)"
         holders = helpers.trigger_holders(dialect, ("trust_id",))
@@ -197,7 +198,7 @@ def _trigger_move_losses(dialect, live):
         f"(SELECT COUNT(trigger_id) AS triggers, {trusts} AS trusts "
         "FROM assembly) t, "
         f"(SELECT COUNT(*) AS holders, {holder_trusts} AS holder_trusts "
-        f"FROM {holders}) x")
+        f"FROM {holders} JOIN plan hp ON hp.id = h.plan_id) x")
 
 
 # The downgrade gives a plan's values to its newest assembly; a plan

@@ -377,7 +377,9 @@ def connect(config, read_only=False):
     LOG.debug("Connecting to %s", _shown(engine.url))
     try:
         with open_connection(engine) as connection:
-            if seconds is not None and engine.dialect.name == "sqlite":
+            if (seconds is not None and engine.dialect.name == "sqlite"
+                    and not read_only):
+                # --plan (read-only, with the run's options) only reads.
                 connection.execution_options(**{_SQLITE_WRITER: True})
             seconds = config.attributes.get("ddl_lock_timeout")
             if seconds:

@@ -24,6 +24,7 @@ refuse, changing nothing, where it predicts one.
 """
 
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -253,7 +254,7 @@ class _Measure:
         self._rows = {}
         self._bytes = None
 
-    def _safely(self, what, read, default=None):
+    def safely(self, what, read, default=None):
         try:
             return read()
         except sa.exc.DBAPIError as error:
@@ -277,7 +278,7 @@ class _Measure:
             }.get(self.dialect)
             self._estimates = {}
             if sql:
-                rows = self._safely("the server's table statistics",
+                rows = self.safely("the server's table statistics",
                                     lambda: self.connection.exec_driver_sql(
                                         sql).all(), [])
                 self._estimates = {name: (rows, size)
@@ -293,7 +294,7 @@ class _Measure:
             else:
                 quoted = self.connection.dialect.identifier_preparer.quote(
                     table)
-                count = self._safely(
+                count = self.safely(
                     f"the rows of {table}", lambda: self.connection.scalar(
                         sa.text(f"SELECT COUNT(*) FROM {quoted}")))
                 self._rows[table] = (count, count is not None)
@@ -326,8 +327,12 @@ class _Measure:
         url = self.connection.engine.url
         if self.dialect == "sqlite":
             if url.database and url.database != ":memory:":
-                return shutil.disk_usage(
-                    os.path.dirname(os.path.abspath(url.database))).free
+                try:
+                    return shutil.disk_usage(os.path.dirname(
+                        os.path.abspath(url.database))).free
+                except OSError:
+                    # A URI filename (file:...?mode=ro): not a path.
+                    return None
             return None
         if self.dialect == "mysql":
             try:
@@ -551,8 +556,14 @@ def forecast(connection, steps, losses=(), measure=True):
                 continue
             way = server_rules.way(server, op, schema)
             step.operations.append((op, way))
-            step.failures += failures_of(connection, revision, direction,
-                                         op, schema, server)
+            if meter is None:
+                step.failures += failures_of(connection, revision,
+                                             direction, op, schema, server)
+            else:
+                step.failures += meter.safely(
+                    f"the failures of {revision} on {op.table}",
+                    functools.partial(failures_of, connection, revision,
+                                      direction, op, schema, server), [])
             _touch(step, op, way, schema, meter)
             op.apply(schema)
         found.steps.append(step)

@@ -24,6 +24,9 @@ The JSON layout (``format`` 1, README "upgrade --plan"): ``command``,
 ``keys``, ``fix``}]}], ``losses_need`` (the flag, or null), ``disk``
 {``needed_bytes``, ``free_bytes``}, ``summary`` {``tables_rewritten``,
 ``rows_rewritten``, ``values_lost``, ``failures``}, ``unmeasured``,
+``complete`` (false where something could not be measured: the figures
+are then lower bounds), ``asked`` (the revision as given; ``to`` is the
+revision the walk reaches),
 ``notes``. A key may be added within a format.
 """
 
@@ -74,8 +77,10 @@ def _way(way):
     return ", ".join(parts)
 
 
-def lines(found, header, notes=()):
-    """The plan as text lines."""
+def lines(found, header, notes=(), made=True):
+    """The plan as text lines; ``made``: False where the run would be
+    refused or would first complete an interrupted run (``notes`` say
+    which): then no plan follows the header."""
     out = [header]
     server = found.server
     if not server.covered():
@@ -97,6 +102,9 @@ def lines(found, header, notes=()):
             out.append(f"  loses: {loss}")
         for failure in step.failures:
             out.append(f"  FAILS: {failure}")
+    if not made:
+        return out + list(notes) + [
+            "Summary: no plan made; the run would not start from here."]
     if not found.steps:
         out.append("  No revision to run.")
     summary = found.summary()
@@ -110,6 +118,9 @@ def lines(found, header, notes=()):
         out.append(f"Losses: the run needs {found.flag} to lose them.")
     out += list(notes)
     out += [f"Not measured: {what}" for what in found.unmeasured]
+    if found.unmeasured:
+        out.append("Not everything could be measured (above): the figures "
+                   "below are lower bounds.")
     out.append(
         f"Summary: {_count(summary['tables_rewritten'], 'table')} "
         f"rewritten ({_count(summary['rows_rewritten'], 'row')}), "
@@ -148,5 +159,8 @@ def as_dict(found, command, recorded, target, state, notes=()):
                  "free_bytes": found.free_bytes},
         "summary": found.summary(),
         "unmeasured": list(found.unmeasured),
+        # False where something could not be measured: the figures are
+        # then lower bounds.
+        "complete": not found.unmeasured,
         "notes": list(notes),
     }

@@ -244,29 +244,51 @@ def preview(config, command, revision, force=False, as_json=False):
                       f"run; no plan is made until it has: "
                       if diagnosis.state == "interrupted" else
                       f"{command} would be refused or would wait: ")
-                     + " ".join(diagnosis.lines())]
+                     + _flat(diagnosis.lines())]
         found = _forecast(connection, plan, measure=True)
         found.unmeasured[:0] = unmeasured
         if force and found.flag:
             notes.append(f"{found.flag} is given: the run would lose them.")
         connection.rollback()
+    reaches = _destination(plan) if found.steps else plan.target
     if as_json:
-        config.print_stdout(json.dumps(forecast_report.as_dict(
-            found, command, plan.recorded, plan.target, diagnosis.state,
-            notes), sort_keys=True))
+        report = forecast_report.as_dict(
+            found, command, plan.recorded, reaches, diagnosis.state, notes)
+        report["asked"] = revision
+        config.print_stdout(json.dumps(report, sort_keys=True))
     else:
-        header = (f"Plan: {command} from "
-                  f"{', '.join(map(described, plan.recorded)) or 'base'} "
-                  f"to {described(plan.target) if plan.target else 'base'}"
+        start = (", ".join(map(described, plan.recorded))
+                 or ("base" if diagnosis.state == "empty"
+                     else "no recorded revision"))
+        target = described(plan.target) if plan.target else "base"
+        if reaches != plan.target:
+            target += f" = {described(reaches) if reaches else 'base'}"
+        header = (f"Plan: {command} from {start} to {target}"
                   f" on {found.server.name} {found.server.version_text}"
                   f" ({len(found.steps)} revision"
                   f"{'' if len(found.steps) == 1 else 's'}); nothing was "
                   f"changed.")
-        for line in forecast_report.lines(found, header, notes):
+        for line in forecast_report.lines(found, header, notes,
+                                          made=passable):
             config.print_stdout("%s", line)
     if not passable:
         return diagnosis.status
     return errors.EXIT_PLAN_FAILS if found.failures else errors.EXIT_OK
+
+
+def _destination(plan):
+    """The revision the plan's walk ends at ("" for base)."""
+    last = plan.steps[-1].revision
+    if plan.direction == UPGRADE:
+        return last.revision
+    down = last.down_revision
+    return down if isinstance(down, str) else ""
+
+
+def _flat(lines):
+    """check's lines as one: each ends a sentence."""
+    return " ".join(line.strip() if line.strip().endswith((".", ":"))
+                    else line.strip() + "." for line in lines if line.strip())
 
 
 def _plan_stamp(config, connection, held, plan, force):

@@ -53,7 +53,8 @@ from tests.helpers import (
 
 # The keys forecast_report's docstring promises, at each level.
 TOP_KEYS = {"format", "command", "from", "to", "server", "state", "steps",
-            "losses_need", "disk", "summary", "unmeasured", "notes"}
+            "losses_need", "disk", "summary", "unmeasured", "notes",
+            "complete", "asked"}
 SERVER_KEYS = {"name", "version", "covered", "galera"}
 STEP_KEYS = {"revision", "release", "title", "direction", "operations",
              "tables", "losses", "failures"}
@@ -72,6 +73,8 @@ HEADER = re.compile(r"^Plan: (upgrade|downgrade) from .* to .* on .* "
                     r"\(\d+ revisions?\); nothing was changed\.$")
 SUMMARY = re.compile(r"^Summary: (\d+) tables? rewritten \((\d+) rows?\), "
                      r"(\d+) values? lost, (\d+) failures? predicted\.$")
+# Where the run would be refused or would complete an interrupted run.
+NOT_MADE = "Summary: no plan made; the run would not start from here."
 
 
 # --- what another session sees -----------------------------------------------
@@ -114,7 +117,9 @@ def plan_text(solum, *args, url, code=0):
     assert_no_password(result.out, result.err)
     lines = result.out.splitlines()
     assert HEADER.match(lines[0]), lines[0]
-    assert SUMMARY.match(lines[-1]), lines[-1]
+    assert SUMMARY.match(lines[-1]) or (
+        code not in (0, errors.EXIT_PLAN_FAILS) and lines[-1] == NOT_MADE), \
+        lines[-1]
     return lines
 
 
@@ -207,8 +212,8 @@ def test_the_plan_changes_nothing(backend, db_url, engine, solum,
         found["summary"][key] for key in ("tables_rewritten",
                                           "rows_rewritten", "values_lost",
                                           "failures")]
-    assert (found["command"], found["from"], found["to"], found["state"]) \
-        == ("upgrade", [KILO], "head", "behind")
+    assert (found["command"], found["from"], found["to"], found["asked"],
+            found["state"]) == ("upgrade", [KILO], HEAD, "head", "behind")
     assert found["server"]["covered"] is True
     assert found["unmeasured"] == []
     # The rows are counted, exactly: image (43df309dbf3f) holds three.
@@ -445,6 +450,81 @@ def test_what_the_account_may_not_read_is_listed(backend, db_url, engine,
         # The downgrade's losses over image could not be counted.
         assert any(what.startswith("the values lost: ")
                    for what in found["unmeasured"]), found["unmeasured"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_failure_check_the_account_may_not_make_is_listed(
+        backend, db_url, engine, solum):
+    """Without SELECT on workflow, the duplicates under e5f2e8af3b8's
+    unique constraint cannot be looked for: not measured, and the plan
+    says its figures are lower bounds."""
+    run_ok(solum, "upgrade", "112cfe038dd3", url=db_url)
+    execute(engine, *DUPLICATE_WORKFLOWS)
+    with read_only_user(backend, [db_url]) as (reader,):
+        execute(engine, f"REVOKE SELECT ON workflow FROM "
+                        f"{db.parse_url(reader).username}")
+        lines = plan_text(solum, "upgrade", "--plan", url=reader)
+        found = plan_json(solum, "upgrade", "--plan", url=reader)
+    assert any(what.startswith("the failures of e5f2e8af3b8 on workflow: ")
+               for what in found["unmeasured"]), found["unmeasured"]
+    assert found["complete"] is False
+    assert ("Not everything could be measured (above): the figures below "
+            "are lower bounds.") in lines
+    # Readable, the same database's failure is found.
+    assert plan_json(solum, "upgrade", "--plan", url=db_url,
+                     code=errors.EXIT_PLAN_FAILS)["complete"] is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_plan_does_not_wait_for_a_sqlite_writer(backend, db_url, engine,
+                                                    solum):
+    """--plan reads (a plain BEGIN): another connection's write
+    transaction does not hold it up, nor does it hold the writer up."""
+    import sqlite3
+
+    run_ok(solum, "upgrade", KILO, url=db_url)
+    writer = sqlite3.connect(db.parse_url(db_url).database,
+                             isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO plan (uuid) VALUES ('p-writing')")
+        started = time.monotonic()
+        plan_text(solum, "upgrade", "--plan", url=db_url)
+        assert time.monotonic() - started < 10
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_holder_whose_plan_is_gone_is_counted_as_the_run_counts(
+        backend, db_url, engine, solum):
+    """SQLite keeps assemblies whose plan is gone: their trigger passes
+    to no plan, in the plan's count as in the run's warning."""
+    run_ok(solum, "upgrade", "icehouse", url=db_url)
+    execute(engine, "INSERT INTO plan (id, uuid) VALUES (1, 'p')",
+            "INSERT INTO assembly (uuid, plan_id, trigger_id) VALUES "
+            "('a', 1, 't'), ('b', 99, 't2'), ('c', 1, 't3')")
+    (step,) = [step for step in plan_json(solum, "upgrade", "--plan",
+                                          url=db_url)["steps"]
+               if step["revision"] == "5583c6e70156"]
+    planned = [loss["text"] for loss in step["losses"]]
+    ran = solum("upgrade", url=db_url)
+    assert ran.code == 0, ran.err
+    warned = [line.split(" [-] ", 1)[1] for line in ran.err.splitlines()
+              if " WARNING " in line and "5583c6e70156" in line]
+    assert planned == warned
+    assert "2 rows hold" in planned[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_sqlite_uri_filename_gets_a_plan(backend, db_url, solum):
+    run_ok(solum, "upgrade", KILO, url=db_url)
+    path = db.parse_url(db_url).database
+    found = plan_json(solum, "upgrade", "--plan",
+                      url=f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert found["from"] == [KILO]
+    assert found["disk"]["free_bytes"] is None
 
 
 # --- usage -------------------------------------------------------------------
