@@ -101,7 +101,7 @@ class Step:
 
     @property
     def release(self):
-        return releases.describe(self.revision)
+        return releases.describe(self.revision) if self.revision else ""
 
 
 @dataclasses.dataclass
@@ -534,15 +534,27 @@ def failures_of(connection, revision, direction, op, schema, server):
 
 # --- the forecast -----------------------------------------------------------
 
-def forecast(connection, steps, losses=(), measure=True):
+def forecast(connection, steps, losses=(), measure=True, normalise=()):
     """The :class:`Forecast` of ``steps`` (Alembic's migration steps, in
     order) on this connection's database; ``losses``: dataloss.Loss of
     the same steps. ``measure``: count rows and sizes (``--plan``);
-    without, only what the run needs (the failures)."""
+    without, only what the run needs (the failures). ``normalise``: the
+    forms.Difference an upgrade turns into this tool's form first, as a
+    step of its own (revision None)."""
     server = read_server(connection, details=measure)
     found = Forecast(server)
     schema = live_schema(connection)
     meter = _Measure(connection, found) if measure else None
+    if normalise:
+        step = Step(None, operations.UPGRADE,
+                    "Make the original Solum's forms this tool's (forms.py)")
+        for op in operations.normalising(normalise):
+            if op.applies(schema):
+                way = server_rules.way(server, op, schema)
+                step.operations.append((op, way))
+                _touch(step, op, way, schema, meter)
+                op.apply(schema)
+        found.steps.append(step)
     for migration_step in steps:
         revision = migration_step.revision.revision
         direction = (operations.UPGRADE if migration_step.is_upgrade

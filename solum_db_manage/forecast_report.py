@@ -88,7 +88,8 @@ def lines(found, header, notes=(), made=True):
                    f"change is carried out is unknown for this version.")
     for step in found.steps:
         release = f" ({step.release})" if step.release else ""
-        out.append(f"{step.direction} {step.revision}{release}: "
+        out.append(f"{step.direction} {step.revision or '(no revision)'}"
+                   f"{release}: "
                    f"{step.title.splitlines()[0] if step.title else ''}")
         for op, way in step.operations:
             described = _way(way)

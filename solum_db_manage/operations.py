@@ -312,6 +312,17 @@ class DropUnique(Op):
 
 
 @dataclasses.dataclass(frozen=True)
+class DropCheck(Op):
+    """forms.py: the unnamed CHECK SQLAlchemy 1.3 gave a Boolean."""
+
+    name: str = ""
+    kind = "drop_check"
+
+    def words(self):
+        return f"drop the CHECK (deleted IN (0, 1)) of {self.table}"
+
+
+@dataclasses.dataclass(frozen=True)
 class MoveData(Op):
     """An UPDATE of ``table`` from ``source`` (rows written, not a
     rebuild), while ``needs`` (a column of ``source``) is there."""
@@ -502,6 +513,20 @@ DECLARATIONS = {
         UPGRADE: (AddColumns("app", (("scale_config", text(1024), None),)),),
         DOWNGRADE: (DropColumns("app", ("scale_config",)),)},
 }
+
+
+def normalising(differences):
+    """The operations forms.normalise runs for its Differences, before
+    any revision of an upgrade."""
+    ops = []
+    for difference in differences:
+        if difference.kind == "status":
+            ops.append(ChangeType("image", "status", _S36, "shorter"))
+        elif difference.kind == "check":
+            ops.append(DropCheck(difference.table, difference.name))
+        elif difference.kind == "version_key":
+            ops.append(VersionKey(difference.table))
+    return tuple(ops)
 
 
 def declared(revision, direction):

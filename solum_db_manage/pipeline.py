@@ -162,8 +162,11 @@ def _walk(config, connection, plan):
 def _forecast(connection, plan, measure):
     from solum_db_manage import forecast
 
-    found = forecast.forecast(connection, plan.steps, plan.losses,
-                              measure=measure)
+    # The normalisation cannot fail on the data: --plan shows it.
+    found = forecast.forecast(
+        connection, plan.steps, plan.losses, measure=measure,
+        normalise=plan.diagnosis.forms if measure and plan.normalise
+        else ())
     if plan.command == "downgrade" and plan.losses:
         found.flag = "--force"
     return found
@@ -235,8 +238,9 @@ def preview(config, command, revision, force=False, as_json=False):
                         f"{str(error.orig).splitlines()[0][:120]}")
                 if plan.normalise:
                     notes.append("First the original Solum's forms are made "
-                                 "this tool's: " + "; ".join(
-                                     str(form) for form in diagnosis.forms))
+                                 "this tool's (the first step above): "
+                                 + "; ".join(str(form)
+                                             for form in diagnosis.forms))
         else:
             # A run takes an interrupted run's lock over and completes
             # it; the plan does not guess where that run stopped.
@@ -250,7 +254,7 @@ def preview(config, command, revision, force=False, as_json=False):
         if force and found.flag:
             notes.append(f"{found.flag} is given: the run would lose them.")
         connection.rollback()
-    reaches = _destination(plan) if found.steps else plan.target
+    reaches = _destination(plan) if plan.steps else plan.target
     if as_json:
         report = forecast_report.as_dict(
             found, command, plan.recorded, reaches, diagnosis.state, notes)
@@ -260,13 +264,14 @@ def preview(config, command, revision, force=False, as_json=False):
         start = (", ".join(map(described, plan.recorded))
                  or ("base" if diagnosis.state == "empty"
                      else "no recorded revision"))
+        walked_steps = sum(1 for step in found.steps if step.revision)
         target = described(plan.target) if plan.target else "base"
         if reaches != plan.target:
             target += f" = {described(reaches) if reaches else 'base'}"
         header = (f"Plan: {command} from {start} to {target}"
                   f" on {found.server.name} {found.server.version_text}"
-                  f" ({len(found.steps)} revision"
-                  f"{'' if len(found.steps) == 1 else 's'}); nothing was "
+                  f" ({walked_steps} revision"
+                  f"{'' if walked_steps == 1 else 's'}); nothing was "
                   f"changed.")
         for line in forecast_report.lines(found, header, notes,
                                           made=passable):

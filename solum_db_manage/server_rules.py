@@ -232,6 +232,10 @@ def _mysql(server, op, schema):
     if op.kind == "drop_unique":
         return Way(algorithm="NOCOPY" if server.mariadb else "INPLACE",
                    lock="NONE")
+    if op.kind == "drop_check":
+        # MariaDB 10.11 accepts DROP CONSTRAINT of a CHECK with
+        # ALGORITHM=INSTANT: the rows are not read.
+        return Way(algorithm="INSTANT", lock="NONE")
     column = schema.table(op.table).column(op.column)
     to_type = op.to_type
     if op.kind == "rename_column" and (

@@ -527,6 +527,36 @@ def test_a_sqlite_uri_filename_gets_a_plan(backend, db_url, solum):
     assert found["disk"]["free_bytes"] is None
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_normalisation_of_an_original_form_is_a_step(backend, db_url,
+                                                         engine, solum):
+    """An original Solum's image.status VARCHAR(12) at head: the plan's
+    first step widens it, rebuilding image on SQLite, as the run does."""
+    run_ok(solum, "upgrade", "head", url=db_url)
+    execute(engine, "INSERT INTO image (uuid, status) VALUES ('i', 'ok')",
+            "PRAGMA writable_schema = ON",
+            "UPDATE sqlite_master SET sql = replace(sql, 'status "
+            "VARCHAR(36)', 'status VARCHAR(12)') WHERE name = 'image'")
+    engine.dispose()
+    found = plan_json(solum, "upgrade", "--plan", url=db_url)
+    (step,) = found["steps"]
+    assert step["revision"] is None
+    (image,) = step["tables"]
+    assert (image["name"], image["rows"], image["rewrite"]) == ("image", 1,
+                                                                True)
+    assert found["summary"]["tables_rewritten"] == 1
+
+    def root():
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'image'"
+            ).scalar()
+
+    before = root()
+    run_ok(solum, "upgrade", "head", url=db_url)
+    assert root() != before
+
+
 # --- usage -------------------------------------------------------------------
 
 @pytest.mark.parametrize("backend", ["sqlite"])
