@@ -242,6 +242,12 @@ def live_schema(connection):
     return operations.SimSchema(tables)
 
 
+def unmeasured(what, error):
+    """The "Not measured" line of a read the server refused."""
+    return (f"{what}: {type(error.orig).__name__}: "
+            f"{str(error.orig).splitlines()[0][:120]}")
+
+
 class _Measure:
     """Row counts and sizes of the live tables, each read once; what
     cannot be read (a read-only account's missing grant) is noted."""
@@ -259,9 +265,7 @@ class _Measure:
             return read()
         except sa.exc.DBAPIError as error:
             self.connection.rollback()
-            self.forecast.unmeasured.append(
-                f"{what}: {type(error.orig).__name__}: "
-                f"{str(error.orig).splitlines()[0][:120]}")
+            self.forecast.unmeasured.append(unmeasured(what, error))
             return default
 
     def estimates(self):

@@ -202,7 +202,7 @@ def preview(config, command, revision, force=False, as_json=False):
 
     import sqlalchemy as sa
 
-    from solum_db_manage import dataloss, diagnose, forecast_report
+    from solum_db_manage import dataloss, diagnose, forecast, forecast_report
 
     plan = Plan(command, revision, releases.resolve(revision))
     plan.direction = UPGRADE if command == "upgrade" else DOWNGRADE
@@ -234,8 +234,7 @@ def preview(config, command, revision, force=False, as_json=False):
                     # still comes, saying what it could not count.
                     connection.rollback()
                     unmeasured.append(
-                        f"the values lost: {type(error.orig).__name__}: "
-                        f"{str(error.orig).splitlines()[0][:120]}")
+                        forecast.unmeasured("the values lost", error))
                 if plan.normalise:
                     notes.append("First the original Solum's forms are made "
                                  "this tool's (the first step above): "
