@@ -358,6 +358,12 @@ class VersionKey(Op):
 
 # --- the declarations, revision by revision, base to head -----------------
 
+def _column(table, column, type_):
+    """A revision that adds one column at the end, and drops it again."""
+    return {UPGRADE: (AddColumns(table, ((column, type_, None),)),),
+            DOWNGRADE: (DropColumns(table, (column,)),)}
+
+
 _S36, _S255 = varchar(36), varchar(255)
 
 
@@ -426,28 +432,18 @@ DECLARATIONS = {
     "450600086a09": {UPGRADE: (CreateTable("userlogs", (
         ("assembly_uuid", _S36, False),)),),
                      DOWNGRADE: (DropTable("userlogs"),)},
-    "3a615b3b2eae": {
-        UPGRADE: (AddColumns("image", (("artifact_type", _S36, None),)),),
-        DOWNGRADE: (DropColumns("image", ("artifact_type",)),)},
+    "3a615b3b2eae": _column("image", "artifact_type", _S36),
     "586c15b92842": {
         UPGRADE: (CreateTable("parameter",
                               foreign_keys=(("plan_id", "plan.id"),)),),
         DOWNGRADE: (DropTable("parameter"),)},
-    "269f9da4b38e": {
-        UPGRADE: (AddColumns("assembly", (("username", varchar(256),
-                                           None),)),),
-        DOWNGRADE: (DropColumns("assembly", ("username",)),)},
-    "438cd6d1c655": {
-        UPGRADE: (AddColumns("userlogs", (("project_id", _S36, None),)),),
-        DOWNGRADE: (DropColumns("userlogs", ("project_id",)),)},
+    "269f9da4b38e": _column("assembly", "username", varchar(256)),
+    "438cd6d1c655": _column("userlogs", "project_id", _S36),
     "27dff58cbc65": {
         UPGRADE: (DropColumns("plan", ("deploy_keys_uri",)),),
         DOWNGRADE: (AddColumns("plan", (("deploy_keys_uri", varchar(1024),
                                          None),)),)},
-    "2c058b5051e4": {
-        UPGRADE: (AddColumns("image", (("external_ref", varchar(1024),
-                                        None),)),),
-        DOWNGRADE: (DropColumns("image", ("external_ref",)),)},
+    "2c058b5051e4": _column("image", "external_ref", varchar(1024)),
     "176c26131889": {
         UPGRADE: (RenameColumn("userlogs", "assembly_uuid", "resource_uuid",
                                nullable=False, restates=_S36),
@@ -456,10 +452,7 @@ DECLARATIONS = {
                                  "assembly_uuid", nullable=False,
                                  restates=_S36),
                     DropColumns("userlogs", ("resource_type",)))},
-    "2f15f41cd87f": {
-        UPGRADE: (AddColumns("assembly", (("workflow", text(1024),
-                                           None),)),),
-        DOWNGRADE: (DropColumns("assembly", ("workflow",)),)},
+    "2f15f41cd87f": _column("assembly", "workflow", text(1024)),
     "1f57763d7871": {
         UPGRADE: (RenameColumn("image", "state", "status", _S36),
                   ChangeType("image", "status", _S36, "shorter")),
@@ -481,13 +474,8 @@ DECLARATIONS = {
             DropColumns("plan", ("trigger_id", "trust_id", "username")),
         ),
     },
-    "452f34e8ea3": {
-        UPGRADE: (AddColumns("image", (("docker_image_name", varchar(512),
-                                        None),)),),
-        DOWNGRADE: (DropColumns("image", ("docker_image_name",)),)},
-    "1393c21ea82c": {
-        UPGRADE: (AddColumns("assembly", (("image_id", INTEGER, None),)),),
-        DOWNGRADE: (DropColumns("assembly", ("image_id",)),)},
+    "452f34e8ea3": _column("image", "docker_image_name", varchar(512)),
+    "1393c21ea82c": _column("assembly", "image_id", INTEGER),
     "40df542e345": {UPGRADE: (CreateTable("app"),),
                     DOWNGRADE: (DropTable("app"),)},
     "43df309dbf3f": {
@@ -503,15 +491,9 @@ DECLARATIONS = {
     "e5f2e8af3b8": {
         UPGRADE: (AddUnique("workflow", "app_id_wf_id", ("app_id", "wf_id")),),
         DOWNGRADE: (DropUnique("workflow", "app_id_wf_id"),)},
-    "2e825c2c80c7": {
-        UPGRADE: (AddColumns("app", (("raw_content", text(2048), None),)),),
-        DOWNGRADE: (DropColumns("app", ("raw_content",)),)},
-    "272e7cd352f9": {
-        UPGRADE: (AddColumns("workflow", (("result", text(), None),)),),
-        DOWNGRADE: (DropColumns("workflow", ("result",)),)},
-    "a271b35952be": {
-        UPGRADE: (AddColumns("app", (("scale_config", text(1024), None),)),),
-        DOWNGRADE: (DropColumns("app", ("scale_config",)),)},
+    "2e825c2c80c7": _column("app", "raw_content", text(2048)),
+    "272e7cd352f9": _column("workflow", "result", text()),
+    "a271b35952be": _column("app", "scale_config", text(1024)),
 }
 
 
